@@ -1,0 +1,178 @@
+//! Test support for oncely: a fresh database per test on either backend.
+//!
+//! PostgreSQL: uses the server at `DATABASE_URL` when set; otherwise starts
+//! one throwaway cluster per test process from the server binaries on the
+//! machine (`initdb`/`postgres` on PATH or under `/usr/lib/postgresql/*/bin`),
+//! as the `postgres` user when running as root (initdb refuses root), on a
+//! free loopback port, and tears it down when the process exits. Each test
+//! gets its own database. Without server binaries the tests fail and say how
+//! to install them; they never skip.
+//!
+//! SQLite: a fresh file in a temporary directory, removed on drop.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod cluster;
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use oncely::store::{connect, Store};
+use sqlx::Connection;
+
+pub use cluster::Cluster;
+
+/// Which backend a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// PostgreSQL.
+    Postgres,
+    /// SQLite.
+    Sqlite,
+}
+
+/// A fresh, migrated database for one test.
+pub struct TestDb {
+    /// URL for `oncely::connect` and for child processes.
+    pub url: String,
+    /// Which backend.
+    pub backend: Backend,
+    /// Keeps the SQLite file's directory alive.
+    _dir: Option<tempfile::TempDir>,
+}
+
+static NEXT_DB: AtomicU32 = AtomicU32::new(0);
+
+impl TestDb {
+    /// A fresh database on `backend`, migrated.
+    pub async fn new(backend: Backend) -> TestDb {
+        let db = match backend {
+            Backend::Postgres => TestDb::postgres_unmigrated().await,
+            Backend::Sqlite => TestDb::sqlite_unmigrated(),
+        };
+        db.store()
+            .await
+            .migrate()
+            .await
+            .expect("migrating the test database");
+        db
+    }
+
+    /// A fresh, empty PostgreSQL database.
+    pub async fn postgres_unmigrated() -> TestDb {
+        let server = match std::env::var("DATABASE_URL") {
+            Ok(url) if !url.is_empty() => url,
+            _ => Cluster::shared().url("postgres"),
+        };
+        let name = format!(
+            "oncely_test_{}_{}",
+            std::process::id(),
+            NEXT_DB.fetch_add(1, Ordering::Relaxed)
+        );
+        let mut admin = sqlx::PgConnection::connect(&server)
+            .await
+            .unwrap_or_else(|e| panic!("connecting to the test PostgreSQL at {server}: {e}"));
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut admin)
+            .await
+            .expect("creating the test database");
+        let _ = admin.close().await;
+        TestDb {
+            url: replace_database(&server, &name),
+            backend: Backend::Postgres,
+            _dir: None,
+        }
+    }
+
+    /// A fresh, empty SQLite file.
+    pub fn sqlite_unmigrated() -> TestDb {
+        let dir = tempfile::tempdir().expect("creating a temporary directory");
+        let path = dir.path().join("oncely.db");
+        TestDb {
+            url: format!("sqlite://{}", path.display()),
+            backend: Backend::Sqlite,
+            _dir: Some(dir),
+        }
+    }
+
+    /// Runs raw SQL on the database (to expire leases, corrupt rows, ...).
+    pub async fn exec(&self, sql: &str) {
+        let sql = sqlx::AssertSqlSafe(sql.to_owned());
+        match self.backend {
+            Backend::Postgres => {
+                let mut conn = sqlx::PgConnection::connect(&self.url).await.expect("connect");
+                sqlx::raw_sql(sql).execute(&mut conn).await.expect("raw SQL");
+                let _ = conn.close().await;
+            }
+            Backend::Sqlite => {
+                let mut conn = sqlx::SqliteConnection::connect(&self.url).await.expect("connect");
+                sqlx::raw_sql(sql).execute(&mut conn).await.expect("raw SQL");
+                let _ = conn.close().await;
+            }
+        }
+    }
+
+    /// Ends the lease of every running job, as if its worker had stopped
+    /// heartbeating long ago (no sleeping in tests).
+    pub async fn expire_leases(&self) {
+        let past = match self.backend {
+            Backend::Postgres => "now() - interval '1 hour'",
+            Backend::Sqlite => "strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-3600 seconds')",
+        };
+        self.exec(&format!(
+            "UPDATE oncely_jobs SET lease_expires_at = {past} WHERE state = 'running'"
+        ))
+        .await;
+    }
+
+    /// Makes every waiting job due now (skips backoff and schedules).
+    pub async fn make_due(&self) {
+        let past = match self.backend {
+            Backend::Postgres => "now() - interval '1 second'",
+            Backend::Sqlite => "strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-1 seconds')",
+        };
+        self.exec(&format!(
+            "UPDATE oncely_jobs SET run_at = {past} WHERE state IN ('scheduled','retryable','available')"
+        ))
+        .await;
+    }
+
+    /// A new connection pool on this database.
+    pub async fn store(&self) -> Store {
+        connect(&self.url)
+            .await
+            .unwrap_or_else(|e| panic!("connecting to {}: {e}", self.url))
+    }
+}
+
+/// `url` with its database name replaced by `name`.
+fn replace_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, format!("?{q}")),
+        None => (url, String::new()),
+    };
+    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let host_part = match base[scheme_end..].find('/') {
+        Some(i) => &base[..scheme_end + i],
+        None => base,
+    };
+    format!("{host_part}/{name}{query}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::replace_database;
+
+    #[test]
+    fn replaces_the_database_name() {
+        assert_eq!(
+            replace_database("postgres://u@h:5/postgres", "x"),
+            "postgres://u@h:5/x"
+        );
+        assert_eq!(replace_database("postgres://h", "x"), "postgres://h/x");
+        assert_eq!(
+            replace_database("postgres://h/db?sslmode=disable", "x"),
+            "postgres://h/x?sslmode=disable"
+        );
+    }
+}

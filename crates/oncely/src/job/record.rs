@@ -1,0 +1,63 @@
+//! A job as stored: the row every backend returns.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::JobState;
+
+/// One failed attempt, kept on the job for operators.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttemptError {
+    /// The attempt that failed (1-based).
+    pub attempt: i32,
+    /// When it was recorded (database time).
+    pub at: DateTime<Utc>,
+    /// What went wrong.
+    pub error: String,
+}
+
+/// A job row.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Job {
+    /// Unique, never reused.
+    pub id: i64,
+    /// The queue it waits in.
+    pub queue: String,
+    /// Which handler runs it.
+    pub kind: String,
+    /// The handler's input.
+    pub args: serde_json::Value,
+    /// Where it is in its life.
+    pub state: JobState,
+    /// 0 runs first, 9 last.
+    pub priority: i16,
+    /// Not claimed before this instant (database time).
+    pub run_at: DateTime<Utc>,
+    /// Attempts started so far (the running one included).
+    pub attempt: i32,
+    /// After this many failed attempts the job is discarded.
+    pub max_attempts: i32,
+    /// Fencing token of the latest claim; larger than every earlier token.
+    pub fence: i64,
+    /// When the current lease ends, while running.
+    pub lease_expires_at: Option<DateTime<Utc>>,
+    /// Which worker claimed it last.
+    pub locked_by: Option<String>,
+    /// True when an attempt that may have started its effect must never be
+    /// repeated automatically: a vanished worker leaves it in doubt.
+    pub at_most_once: bool,
+    /// Deduplication key among jobs that are not final.
+    pub unique_key: Option<String>,
+    /// Stable across attempts; send it to outside systems.
+    pub idempotency_key: String,
+    /// Per-attempt time limit in milliseconds, if any.
+    pub timeout_ms: Option<i64>,
+    /// One entry per failed attempt, oldest first.
+    pub errors: Vec<AttemptError>,
+    /// When it was inserted.
+    pub created_at: DateTime<Utc>,
+    /// When the latest attempt started.
+    pub attempted_at: Option<DateTime<Utc>>,
+    /// When it reached a final state.
+    pub finalized_at: Option<DateTime<Utc>>,
+}

@@ -1,0 +1,3 @@
+//! Built-in job kinds.
+
+pub mod command;

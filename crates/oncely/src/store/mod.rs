@@ -1,0 +1,132 @@
+//! The storage boundary: one [`Driver`] trait, one implementation per backend.
+//!
+//! Verbs are noun-first (`job_claim`, `job_complete`, ...) and take plain
+//! parameter structs. Every verb that depends on holding a lease takes a
+//! [`Fence`] and is conditional on `(job id, fencing token, state = running)`
+//! in the same SQL statement; when that condition fails the verb returns
+//! [`crate::Error::LeaseLost`] and has changed nothing.
+//!
+//! All instants (leases, backoff, run_at of retries) are computed from the
+//! database's clock inside SQL; callers pass durations, never timestamps of
+//! their own, so a worker with a wrong clock still gets correct leases.
+//!
+//! SQL lives in `.sql` files next to each backend's migrations:
+//! `store/postgres/{sql,migrations}` and `store/sqlite/{sql,migrations}`.
+
+mod decode;
+mod migration;
+mod params;
+pub mod postgres;
+pub mod sqlite;
+mod url;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::error::Result;
+use crate::job::{Job, NewJob};
+
+pub use migration::{Migration, MigrationReport};
+pub use params::{
+    Backend, ClaimParams, Fence, InsertOutcome, JobFilter, QueueCount, RescueReport, RetryParams,
+};
+pub use url::DatabaseUrl;
+
+/// A shared handle on a backend.
+pub type Store = Arc<dyn Driver>;
+
+/// Opens the database named by `url` (`postgres://…`, `postgresql://…` or
+/// `sqlite://PATH`). Does not migrate; call [`Driver::migrate`] or check with
+/// [`Driver::check_schema`].
+pub async fn connect(url: &str) -> Result<Store> {
+    match DatabaseUrl::parse(url)? {
+        DatabaseUrl::Postgres(url) => Ok(Arc::new(postgres::PgDriver::connect(&url).await?)),
+        DatabaseUrl::Sqlite(path) => Ok(Arc::new(sqlite::SqliteDriver::open(&path).await?)),
+    }
+}
+
+/// What every backend provides. One conformance suite (`tests/conformance`)
+/// runs against each implementation.
+#[async_trait]
+pub trait Driver: Send + Sync + 'static {
+    /// Which backend this is.
+    fn backend(&self) -> Backend;
+
+    /// Applies missing migrations. Idempotent; refuses a newer schema.
+    async fn migrate(&self) -> Result<MigrationReport>;
+
+    /// Fails unless the schema is exactly the version this binary needs.
+    async fn check_schema(&self) -> Result<()>;
+
+    /// The database's clock.
+    async fn db_now(&self) -> Result<DateTime<Utc>>;
+
+    /// Inserts a job, or returns the existing non-final job with the same unique key.
+    async fn job_insert(&self, job: &NewJob) -> Result<InsertOutcome>;
+
+    /// Claims up to `limit` due jobs of `queue` whose kind is in `kinds`:
+    /// each gets attempt + 1, a lease from the database clock and a new
+    /// fencing token. Losing a race is not an error: it claims fewer.
+    async fn job_claim(&self, params: &ClaimParams) -> Result<Vec<Job>>;
+
+    /// Extends the lease of a running attempt. Returns the new expiry.
+    async fn job_heartbeat(&self, fence: Fence, lease: std::time::Duration)
+        -> Result<DateTime<Utc>>;
+
+    /// Marks the attempt's job completed. Repeating it for the same fence
+    /// after it took effect is a no-op success.
+    async fn job_complete(&self, fence: Fence) -> Result<()>;
+
+    /// Records a failed attempt: retryable after `delay`, or discarded when
+    /// attempts are used up. Returns the state it moved to.
+    async fn job_retry(&self, params: &RetryParams) -> Result<crate::job::JobState>;
+
+    /// Discards the job now (a failure retrying cannot fix).
+    async fn job_discard(&self, fence: Fence, error: &str) -> Result<()>;
+
+    /// Puts the job back to sleep for `delay` without using up an attempt.
+    async fn job_snooze(&self, fence: Fence, delay: std::time::Duration) -> Result<()>;
+
+    /// The handler cancelled its own job.
+    async fn job_cancel_running(&self, fence: Fence, reason: &str) -> Result<()>;
+
+    /// Hands the lease back (graceful shutdown): available again at once, or
+    /// in doubt for an at-most-once job whose handler had started.
+    async fn job_release(&self, fence: Fence, reason: &str) -> Result<crate::job::JobState>;
+
+    /// Moves running jobs whose lease expired to retryable, discarded (no
+    /// attempts left) or in doubt (at-most-once). At most `limit` per call.
+    async fn job_rescue_expired(&self, limit: u32) -> Result<RescueReport>;
+
+    /// Operator: cancels a job that is not final (a running one too: its
+    /// next fenced write fails).
+    async fn job_cancel(&self, id: i64) -> Result<Job>;
+
+    /// Operator: makes a job that is not running available now.
+    async fn job_retry_now(&self, id: i64) -> Result<Job>;
+
+    /// Reads one job.
+    async fn job_get(&self, id: i64) -> Result<Option<Job>>;
+
+    /// Lists jobs, newest first.
+    async fn job_list(&self, filter: &JobFilter) -> Result<Vec<Job>>;
+
+    /// Job counts by queue and state.
+    async fn queue_counts(&self) -> Result<Vec<QueueCount>>;
+
+    /// A stream of "a job became available in queue Q" wake-ups, where the
+    /// backend has one (PostgreSQL). `None`: workers rely on polling.
+    async fn listen(&self) -> Result<Option<Box<dyn JobListener>>> {
+        Ok(None)
+    }
+}
+
+/// Wake-ups from the database: each `recv` returns the name of a queue that
+/// has a newly available job. Best effort; polling covers what it misses.
+#[async_trait]
+pub trait JobListener: Send {
+    /// Waits for the next wake-up.
+    async fn recv(&mut self) -> Result<String>;
+}

@@ -1,0 +1,116 @@
+//! Parameter and result structs of the [`super::Driver`] verbs.
+
+use std::time::Duration;
+
+use crate::job::{Job, JobState};
+
+/// Which database a driver talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// PostgreSQL: many servers.
+    Postgres,
+    /// SQLite: the embedded default, processes on one host.
+    Sqlite,
+}
+
+/// The identity of one attempt: a job and the fencing token of its claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fence {
+    /// The job.
+    pub job_id: i64,
+    /// The token its claim issued.
+    pub fence: i64,
+}
+
+impl Fence {
+    /// The fence of a job as claimed.
+    pub fn of(job: &Job) -> Self {
+        Fence {
+            job_id: job.id,
+            fence: job.fence,
+        }
+    }
+}
+
+/// Arguments of [`super::Driver::job_claim`].
+#[derive(Debug, Clone)]
+pub struct ClaimParams {
+    /// Queue to claim from.
+    pub queue: String,
+    /// Only jobs of these kinds are claimed (the ones this worker can run).
+    pub kinds: Vec<String>,
+    /// Claim at most this many (the worker's free slots).
+    pub limit: u32,
+    /// Lease length, counted from the database clock.
+    pub lease: Duration,
+    /// Recorded as `locked_by`.
+    pub worker_id: String,
+}
+
+/// Arguments of [`super::Driver::job_retry`].
+#[derive(Debug, Clone)]
+pub struct RetryParams {
+    /// The failed attempt.
+    pub fence: Fence,
+    /// What went wrong.
+    pub error: String,
+    /// Backoff before the next attempt.
+    pub delay: Duration,
+}
+
+/// Result of [`super::Driver::job_insert`].
+#[derive(Debug, Clone)]
+pub struct InsertOutcome {
+    /// The inserted job, or the existing one with the same unique key.
+    pub job: Job,
+    /// False when an existing job was returned instead of inserting.
+    pub inserted: bool,
+}
+
+/// Filter of [`super::Driver::job_list`].
+#[derive(Debug, Clone, Default)]
+pub struct JobFilter {
+    /// Only this state.
+    pub state: Option<JobState>,
+    /// Only this queue.
+    pub queue: Option<String>,
+    /// At most this many rows (default 100).
+    pub limit: Option<u32>,
+}
+
+/// One line of [`super::Driver::queue_counts`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueCount {
+    /// The queue.
+    pub queue: String,
+    /// The state.
+    pub state: JobState,
+    /// How many jobs of the queue are in that state.
+    pub count: i64,
+}
+
+/// What one rescue pass did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RescueReport {
+    /// Expired leases made retryable.
+    pub retried: u64,
+    /// Expired leases with no attempts left, discarded.
+    pub discarded: u64,
+    /// Expired at-most-once jobs, now in doubt.
+    pub in_doubt: u64,
+}
+
+impl RescueReport {
+    /// Jobs touched in all.
+    pub fn total(&self) -> u64 {
+        self.retried + self.discarded + self.in_doubt
+    }
+
+    pub(crate) fn count(&mut self, state: JobState) {
+        match state {
+            JobState::Discarded => self.discarded += 1,
+            JobState::InDoubt => self.in_doubt += 1,
+            _ => self.retried += 1,
+        }
+    }
+}

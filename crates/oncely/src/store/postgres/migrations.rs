@@ -1,0 +1,75 @@
+//! PostgreSQL migrations: embedded, applied in one transaction under an
+//! advisory lock so that servers migrating at once do not race.
+
+use sqlx::PgPool;
+
+use crate::error::{Error, Result};
+use crate::store::migration::{latest, Migration};
+use crate::store::MigrationReport;
+
+/// Every PostgreSQL migration, oldest first.
+pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "jobs",
+    sql: include_str!("migrations/0001_jobs.sql"),
+}];
+
+/// Fails unless the schema is at the newest embedded version.
+pub(crate) async fn check(pool: &PgPool) -> Result<()> {
+    let exists: i64 = sqlx::query_scalar(include_str!("sql/migrations_table_exists.sql"))
+        .fetch_one(pool)
+        .await?;
+    let found: i64 = if exists == 0 {
+        0
+    } else {
+        sqlx::query_scalar(include_str!("sql/migrations_current.sql"))
+            .fetch_one(pool)
+            .await?
+    };
+    let supported = latest(MIGRATIONS);
+    match found.cmp(&supported) {
+        std::cmp::Ordering::Equal => Ok(()),
+        std::cmp::Ordering::Greater => Err(Error::SchemaTooNew { found, supported }),
+        std::cmp::Ordering::Less => Err(Error::SchemaTooOld {
+            found,
+            needed: supported,
+        }),
+    }
+}
+
+/// Applies the missing migrations in one transaction.
+pub(crate) async fn apply(pool: &PgPool) -> Result<MigrationReport> {
+    let supported = latest(MIGRATIONS);
+    let mut tx = pool.begin().await?;
+    sqlx::query(include_str!("sql/migrations_lock.sql"))
+        .execute(&mut *tx)
+        .await?;
+    sqlx::raw_sql(include_str!("sql/migrations_bootstrap.sql"))
+        .execute(&mut *tx)
+        .await?;
+    let from: i64 = sqlx::query_scalar(include_str!("sql/migrations_current.sql"))
+        .fetch_one(&mut *tx)
+        .await?;
+    if from > supported {
+        return Err(Error::SchemaTooNew {
+            found: from,
+            supported,
+        });
+    }
+    let mut applied = Vec::new();
+    for migration in MIGRATIONS.iter().filter(|m| m.version > from) {
+        sqlx::raw_sql(migration.sql).execute(&mut *tx).await?;
+        sqlx::query(include_str!("sql/migrations_record.sql"))
+            .bind(migration.version)
+            .bind(migration.name)
+            .execute(&mut *tx)
+            .await?;
+        applied.push(migration.version);
+    }
+    tx.commit().await?;
+    Ok(MigrationReport {
+        from,
+        to: applied.last().copied().unwrap_or(from),
+        applied,
+    })
+}

@@ -1,0 +1,381 @@
+//! The PostgreSQL driver: the path for many servers sharing one database.
+//!
+//! Invariants: claims are one statement with `FOR UPDATE SKIP LOCKED`, so
+//! losers of a race claim other rows (or none) and never wait or fail;
+//! fencing tokens come from one sequence, so they grow across all jobs;
+//! every lease instant comes from the server's clock.
+
+mod listener;
+mod migrations;
+mod rows;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{PgConnection, PgPool, Row};
+
+use super::decode::{self, lease_lost};
+use super::{
+    Backend, ClaimParams, Driver, Fence, InsertOutcome, JobFilter, MigrationReport, QueueCount,
+    RescueReport, RetryParams,
+};
+use crate::error::Result;
+use crate::job::{Job, JobState, NewJob};
+
+pub use listener::PgJobListener;
+
+/// Connections per pool unless the URL's caller sets another size.
+const DEFAULT_POOL_SIZE: u32 = 10;
+
+/// The PostgreSQL backend.
+#[derive(Debug, Clone)]
+pub struct PgDriver {
+    pool: PgPool,
+}
+
+impl PgDriver {
+    /// Connects to `url` with a pool of 10 connections.
+    pub async fn connect(url: &str) -> Result<Self> {
+        Self::connect_with_pool_size(url, DEFAULT_POOL_SIZE).await
+    }
+
+    /// Connects to `url` with a pool of `size` connections.
+    pub async fn connect_with_pool_size(url: &str, size: u32) -> Result<Self> {
+        let options: PgConnectOptions = url.parse()?;
+        let options = options.application_name("oncely");
+        let pool = PgPoolOptions::new()
+            .max_connections(size.max(1))
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options)
+            .await?;
+        Ok(PgDriver { pool })
+    }
+
+    /// Wraps an existing pool (an application sharing its database).
+    pub fn from_pool(pool: PgPool) -> Self {
+        PgDriver { pool }
+    }
+
+    /// The connection pool, for applications that keep their own tables in
+    /// the same database (and use [`insert_tx`] / [`complete_tx`]).
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    async fn fenced(&self, sql: &'static str, fence: Fence, extra: Extra<'_>) -> Result<PgRowValue> {
+        let mut conn = self.pool.acquire().await?;
+        fenced_on(&mut conn, sql, fence, extra).await
+    }
+
+    async fn operator_write(&self, sql: &'static str, id: i64, action: &'static str) -> Result<Job> {
+        if let Some(row) = sqlx::query(sql).bind(id).fetch_optional(&self.pool).await? {
+            return rows::job(&row);
+        }
+        match self.job_get(id).await? {
+            None => Err(crate::Error::NotFound(id)),
+            Some(job) => Err(crate::Error::InvalidTransition {
+                id,
+                state: job.state,
+                action,
+            }),
+        }
+    }
+}
+
+/// Extra binds of a fenced statement, after id and fence.
+#[derive(Clone, Copy)]
+enum Extra<'a> {
+    None,
+    Seconds(f64),
+    Text(&'a str),
+    TextSeconds(&'a str, f64),
+}
+
+/// The first column returned by a fenced statement.
+enum PgRowValue {
+    Text(String),
+    Time(DateTime<Utc>),
+    Id,
+}
+
+async fn fenced_on(
+    conn: &mut PgConnection,
+    sql: &'static str,
+    fence: Fence,
+    extra: Extra<'_>,
+) -> Result<PgRowValue> {
+    let query = sqlx::query(sql).bind(fence.job_id).bind(fence.fence);
+    let query = match extra {
+        Extra::None => query,
+        Extra::Seconds(s) => query.bind(s),
+        Extra::Text(t) => query.bind(t),
+        Extra::TextSeconds(t, s) => query.bind(t).bind(s),
+    };
+    match query.fetch_optional(&mut *conn).await? {
+        Some(row) => {
+            if let Ok(text) = row.try_get::<String, _>(0) {
+                Ok(PgRowValue::Text(text))
+            } else if let Ok(time) = row.try_get::<DateTime<Utc>, _>(0) {
+                Ok(PgRowValue::Time(time))
+            } else {
+                Ok(PgRowValue::Id)
+            }
+        }
+        None => {
+            let current = sqlx::query(include_str!("sql/job_fence_state.sql"))
+                .bind(fence.job_id)
+                .fetch_optional(&mut *conn)
+                .await?
+                .map(|r| -> Result<(String, i64)> { Ok((r.try_get(0)?, r.try_get(1)?)) })
+                .transpose()?;
+            Err(lease_lost(fence, current))
+        }
+    }
+}
+
+fn returned_state(fence: Fence, value: PgRowValue) -> Result<JobState> {
+    match value {
+        PgRowValue::Text(raw) => decode::state(fence.job_id, &raw),
+        _ => Err(decode::corrupt(Some(fence.job_id), "state was not returned")),
+    }
+}
+
+/// Inserts a job inside the caller's transaction: it exists (and wakes
+/// workers) only if that transaction commits.
+pub async fn insert_tx(conn: &mut PgConnection, job: &NewJob) -> Result<InsertOutcome> {
+    let args = job.validate()?;
+    let inserted = sqlx::query(include_str!("sql/job_insert.sql"))
+        .bind(&job.queue)
+        .bind(&job.kind)
+        .bind(args)
+        .bind(job.priority)
+        .bind(job.run_at)
+        .bind(job.max_attempts)
+        .bind(&job.unique_key)
+        .bind(job.idempotency_key_or_random())
+        .bind(job.at_most_once)
+        .bind(job.timeout_ms())
+        .fetch_optional(&mut *conn)
+        .await?;
+    if let Some(row) = inserted {
+        return Ok(InsertOutcome {
+            job: rows::job(&row)?,
+            inserted: true,
+        });
+    }
+    let key = job.unique_key.as_deref().unwrap_or_default();
+    let existing = sqlx::query(include_str!("sql/job_get_by_unique_key.sql"))
+        .bind(key)
+        .fetch_optional(&mut *conn)
+        .await?;
+    match existing {
+        Some(row) => Ok(InsertOutcome {
+            job: rows::job(&row)?,
+            inserted: false,
+        }),
+        None => Err(decode::corrupt(
+            None,
+            format!("insert of unique key {key:?} conflicted but no holder was visible"),
+        )),
+    }
+}
+
+/// Completes the attempt inside the caller's transaction, so the
+/// application's own writes and the completion commit together or not at all.
+pub async fn complete_tx(conn: &mut PgConnection, fence: Fence) -> Result<()> {
+    fenced_on(conn, include_str!("sql/job_complete.sql"), fence, Extra::None)
+        .await
+        .map(|_| ())
+}
+
+#[async_trait]
+impl Driver for PgDriver {
+    fn backend(&self) -> Backend {
+        Backend::Postgres
+    }
+
+    async fn migrate(&self) -> Result<MigrationReport> {
+        migrations::apply(&self.pool).await
+    }
+
+    async fn check_schema(&self) -> Result<()> {
+        migrations::check(&self.pool).await
+    }
+
+    async fn db_now(&self) -> Result<DateTime<Utc>> {
+        Ok(sqlx::query_scalar(include_str!("sql/db_now.sql"))
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    async fn job_insert(&self, job: &NewJob) -> Result<InsertOutcome> {
+        job.validate()?;
+        // A conflicting holder can finish between our insert and our read;
+        // then the insert is tried again.
+        for _ in 0..3 {
+            let mut conn = self.pool.acquire().await?;
+            match insert_tx(&mut conn, job).await {
+                Err(crate::Error::CorruptRow { id: None, .. }) => continue,
+                other => return other,
+            }
+        }
+        let mut conn = self.pool.acquire().await?;
+        insert_tx(&mut conn, job).await
+    }
+
+    async fn job_claim(&self, params: &ClaimParams) -> Result<Vec<Job>> {
+        if params.limit == 0 || params.kinds.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = sqlx::query(include_str!("sql/job_claim.sql"))
+            .bind(&params.queue)
+            .bind(&params.kinds)
+            .bind(i64::from(params.limit))
+            .bind(params.lease.as_secs_f64())
+            .bind(&params.worker_id)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut jobs = rows.iter().map(rows::job).collect::<Result<Vec<_>>>()?;
+        jobs.sort_by_key(|j| (j.priority, j.run_at, j.id));
+        Ok(jobs)
+    }
+
+    async fn job_heartbeat(&self, fence: Fence, lease: Duration) -> Result<DateTime<Utc>> {
+        match self
+            .fenced(
+                include_str!("sql/job_heartbeat.sql"),
+                fence,
+                Extra::Seconds(lease.as_secs_f64()),
+            )
+            .await?
+        {
+            PgRowValue::Time(t) => Ok(t),
+            _ => Err(decode::corrupt(Some(fence.job_id), "lease was not returned")),
+        }
+    }
+
+    async fn job_complete(&self, fence: Fence) -> Result<()> {
+        match self
+            .fenced(include_str!("sql/job_complete.sql"), fence, Extra::None)
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(crate::Error::LeaseLost(lost))
+                if lost.current_state == Some(JobState::Completed)
+                    && lost.current_fence == Some(fence.fence) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn job_retry(&self, params: &RetryParams) -> Result<JobState> {
+        let value = self
+            .fenced(
+                include_str!("sql/job_retry.sql"),
+                params.fence,
+                Extra::TextSeconds(&params.error, params.delay.as_secs_f64()),
+            )
+            .await?;
+        returned_state(params.fence, value)
+    }
+
+    async fn job_discard(&self, fence: Fence, error: &str) -> Result<()> {
+        self.fenced(include_str!("sql/job_discard.sql"), fence, Extra::Text(error))
+            .await
+            .map(|_| ())
+    }
+
+    async fn job_snooze(&self, fence: Fence, delay: Duration) -> Result<()> {
+        self.fenced(
+            include_str!("sql/job_snooze.sql"),
+            fence,
+            Extra::Seconds(delay.as_secs_f64()),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn job_cancel_running(&self, fence: Fence, reason: &str) -> Result<()> {
+        self.fenced(
+            include_str!("sql/job_cancel_running.sql"),
+            fence,
+            Extra::Text(reason),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn job_release(&self, fence: Fence, reason: &str) -> Result<JobState> {
+        let value = self
+            .fenced(include_str!("sql/job_release.sql"), fence, Extra::Text(reason))
+            .await?;
+        returned_state(fence, value)
+    }
+
+    async fn job_rescue_expired(&self, limit: u32) -> Result<RescueReport> {
+        let states: Vec<String> = sqlx::query_scalar(include_str!("sql/job_rescue_expired.sql"))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        let mut report = RescueReport::default();
+        for raw in states {
+            report.count(decode::state(0, &raw)?);
+        }
+        Ok(report)
+    }
+
+    async fn job_cancel(&self, id: i64) -> Result<Job> {
+        self.operator_write(include_str!("sql/job_cancel.sql"), id, "cancel")
+            .await
+    }
+
+    async fn job_retry_now(&self, id: i64) -> Result<Job> {
+        self.operator_write(include_str!("sql/job_retry_now.sql"), id, "retry")
+            .await
+    }
+
+    async fn job_get(&self, id: i64) -> Result<Option<Job>> {
+        sqlx::query(include_str!("sql/job_get.sql"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|row| rows::job(&row))
+            .transpose()
+    }
+
+    async fn job_list(&self, filter: &JobFilter) -> Result<Vec<Job>> {
+        sqlx::query(include_str!("sql/job_list.sql"))
+            .bind(filter.state.map(JobState::as_str))
+            .bind(filter.queue.as_deref())
+            .bind(i64::from(filter.limit.unwrap_or(100)))
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(rows::job)
+            .collect()
+    }
+
+    async fn queue_counts(&self) -> Result<Vec<QueueCount>> {
+        let rows = sqlx::query(include_str!("sql/queue_counts.sql"))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let state: String = row.try_get("state")?;
+                Ok(QueueCount {
+                    queue: row.try_get("queue")?,
+                    state: decode::state(0, &state)?,
+                    count: row.try_get("count")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn listen(&self) -> Result<Option<Box<dyn super::JobListener>>> {
+        Ok(Some(Box::new(PgJobListener::connect(&self.pool).await?)))
+    }
+}

@@ -1,0 +1,2 @@
+-- The database clock.
+SELECT clock_timestamp() AS now

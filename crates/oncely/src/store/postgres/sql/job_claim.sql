@@ -1,0 +1,24 @@
+-- Claims up to $3 due jobs of queue $1 with kinds in $2; losers of a race
+-- skip locked rows instead of waiting or failing.
+-- $4 lease seconds, $5 worker id
+WITH picked AS (
+    SELECT id
+    FROM oncely_jobs
+    WHERE queue = $1
+      AND state IN ('scheduled','available','retryable')
+      AND run_at <= now()
+      AND kind = ANY($2)
+    ORDER BY priority, run_at, id
+    LIMIT $3
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE oncely_jobs j
+SET state = 'running',
+    attempt = j.attempt + 1,
+    fence = nextval('oncely_fence_seq'),
+    lease_expires_at = now() + make_interval(secs => $4),
+    attempted_at = now(),
+    locked_by = $5
+FROM picked
+WHERE j.id = picked.id
+RETURNING j.*

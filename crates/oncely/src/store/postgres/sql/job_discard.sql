@@ -1,0 +1,7 @@
+-- Fenced: discards the job now. $1 id, $2 fence, $3 error text
+UPDATE oncely_jobs
+SET state = 'discarded', lease_expires_at = NULL, finalized_at = clock_timestamp(),
+    errors = errors || jsonb_build_array(jsonb_build_object(
+        'attempt', attempt, 'at', clock_timestamp(), 'error', $3::text))
+WHERE id = $1 AND fence = $2 AND state = 'running'
+RETURNING id

@@ -1,0 +1,10 @@
+-- Fenced: hands the lease back at shutdown. Available again at once (the
+-- attempt is not counted), or in doubt for an at-most-once job. $1 id, $2 fence, $3 reason
+UPDATE oncely_jobs
+SET state = CASE WHEN at_most_once THEN 'in_doubt' ELSE 'available' END,
+    attempt = CASE WHEN at_most_once THEN attempt ELSE attempt - 1 END,
+    run_at = clock_timestamp(), lease_expires_at = NULL,
+    errors = errors || jsonb_build_array(jsonb_build_object(
+        'attempt', attempt, 'at', clock_timestamp(), 'error', $3::text))
+WHERE id = $1 AND fence = $2 AND state = 'running'
+RETURNING state

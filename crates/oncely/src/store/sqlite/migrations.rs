@@ -1,0 +1,76 @@
+//! SQLite migrations: embedded, applied together in one immediate transaction.
+
+use sqlx::SqlitePool;
+
+use crate::error::{Error, Result};
+use crate::store::migration::{latest, Migration};
+use crate::store::MigrationReport;
+
+/// Every SQLite migration, oldest first.
+pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "jobs",
+    sql: include_str!("migrations/0001_jobs.sql"),
+}];
+
+async fn current(pool: &SqlitePool) -> Result<i64> {
+    let exists: i64 = sqlx::query_scalar(include_str!("sql/migrations_table_exists.sql"))
+        .fetch_one(pool)
+        .await?;
+    if exists == 0 {
+        return Ok(0);
+    }
+    Ok(
+        sqlx::query_scalar(include_str!("sql/migrations_current.sql"))
+            .fetch_one(pool)
+            .await?,
+    )
+}
+
+/// Fails unless the schema is at the newest embedded version.
+pub(crate) async fn check(pool: &SqlitePool) -> Result<()> {
+    let found = current(pool).await?;
+    let supported = latest(MIGRATIONS);
+    match found.cmp(&supported) {
+        std::cmp::Ordering::Equal => Ok(()),
+        std::cmp::Ordering::Greater => Err(Error::SchemaTooNew { found, supported }),
+        std::cmp::Ordering::Less => Err(Error::SchemaTooOld {
+            found,
+            needed: supported,
+        }),
+    }
+}
+
+/// Applies the missing migrations in one immediate transaction.
+pub(crate) async fn apply(pool: &SqlitePool) -> Result<MigrationReport> {
+    let supported = latest(MIGRATIONS);
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    sqlx::raw_sql(include_str!("sql/migrations_bootstrap.sql"))
+        .execute(&mut *tx)
+        .await?;
+    let from: i64 = sqlx::query_scalar(include_str!("sql/migrations_current.sql"))
+        .fetch_one(&mut *tx)
+        .await?;
+    if from > supported {
+        return Err(Error::SchemaTooNew {
+            found: from,
+            supported,
+        });
+    }
+    let mut applied = Vec::new();
+    for migration in MIGRATIONS.iter().filter(|m| m.version > from) {
+        sqlx::raw_sql(migration.sql).execute(&mut *tx).await?;
+        sqlx::query(include_str!("sql/migrations_record.sql"))
+            .bind(migration.version)
+            .bind(migration.name)
+            .execute(&mut *tx)
+            .await?;
+        applied.push(migration.version);
+    }
+    tx.commit().await?;
+    Ok(MigrationReport {
+        from,
+        to: from.max(applied.last().copied().unwrap_or(from)),
+        applied,
+    })
+}

@@ -1,0 +1,357 @@
+//! The SQLite driver: the embedded default, one database file shared by the
+//! processes of one host.
+//!
+//! Invariants: the file runs in WAL mode with a busy timeout, so readers never
+//! block and writers queue instead of failing; every write runs in a
+//! `BEGIN IMMEDIATE` transaction, so two processes cannot both read a job as
+//! claimable and then both claim it; fencing tokens come from one counter row
+//! updated in the claiming transaction.
+
+mod migrations;
+mod rows;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row, SqliteConnection, SqlitePool};
+
+use super::decode::{self, lease_lost, sqlite_modifier, sqlite_timestamp};
+use super::{
+    Backend, ClaimParams, Driver, Fence, InsertOutcome, JobFilter, MigrationReport, QueueCount,
+    RescueReport, RetryParams,
+};
+use crate::error::Result;
+use crate::job::{Job, JobState, NewJob};
+
+/// How long a writer waits for the file's write lock before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The SQLite backend.
+#[derive(Debug, Clone)]
+pub struct SqliteDriver {
+    pool: SqlitePool,
+}
+
+impl SqliteDriver {
+    /// Opens (creating if missing) the database file at `path`.
+    pub async fn open(path: &str) -> Result<Self> {
+        let options = SqliteConnectOptions::from_str(&format!("sqlite://{path}"))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(BUSY_TIMEOUT)
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await?;
+        Ok(SqliteDriver { pool })
+    }
+
+    /// The connection pool, for applications that keep their own tables in
+    /// the same file (and use [`insert_tx`] / [`complete_tx`]).
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// Runs one fenced statement (`?1` id, `?2` fence, then `extra` binds) in
+    /// an immediate transaction. Returns the first column of the returned row,
+    /// or `LeaseLost` when the fence did not match.
+    async fn fenced(&self, sql: &'static str, fence: Fence, extra: &[String]) -> Result<String> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let row = fenced_on(&mut tx, sql, fence, extra).await?;
+        tx.commit().await?;
+        Ok(row)
+    }
+}
+
+/// A fenced statement on a connection the caller controls.
+async fn fenced_on(
+    conn: &mut SqliteConnection,
+    sql: &'static str,
+    fence: Fence,
+    extra: &[String],
+) -> Result<String> {
+    let mut query = sqlx::query(sql).bind(fence.job_id).bind(fence.fence);
+    for value in extra {
+        query = query.bind(value.as_str());
+    }
+    match query.fetch_optional(&mut *conn).await? {
+        Some(row) => Ok(rows::first_column_text(&row)?),
+        None => {
+            let current = sqlx::query(include_str!("sql/job_fence_state.sql"))
+                .bind(fence.job_id)
+                .fetch_optional(&mut *conn)
+                .await?
+                .map(|r| -> Result<(String, i64)> { Ok((r.try_get(0)?, r.try_get(1)?)) })
+                .transpose()?;
+            Err(lease_lost(fence, current))
+        }
+    }
+}
+
+/// Inserts a job inside the caller's transaction: it exists only if that
+/// transaction commits. Begin it with `BEGIN IMMEDIATE` to avoid lock upgrades.
+pub async fn insert_tx(conn: &mut SqliteConnection, job: &NewJob) -> Result<InsertOutcome> {
+    let args = job.validate()?;
+    let inserted = sqlx::query(include_str!("sql/job_insert.sql"))
+        .bind(&job.queue)
+        .bind(&job.kind)
+        .bind(args)
+        .bind(job.priority)
+        .bind(job.run_at.map(sqlite_timestamp))
+        .bind(job.max_attempts)
+        .bind(&job.unique_key)
+        .bind(job.idempotency_key_or_random())
+        .bind(job.at_most_once)
+        .bind(job.timeout_ms())
+        .fetch_optional(&mut *conn)
+        .await?;
+    if let Some(row) = inserted {
+        return Ok(InsertOutcome {
+            job: rows::job(&row)?,
+            inserted: true,
+        });
+    }
+    let key = job.unique_key.as_deref().unwrap_or_default();
+    let existing = sqlx::query(include_str!("sql/job_get_by_unique_key.sql"))
+        .bind(key)
+        .fetch_optional(&mut *conn)
+        .await?;
+    match existing {
+        Some(row) => Ok(InsertOutcome {
+            job: rows::job(&row)?,
+            inserted: false,
+        }),
+        None => Err(decode::corrupt(
+            None,
+            format!("insert of unique key {key:?} conflicted but no holder was found"),
+        )),
+    }
+}
+
+/// Completes the attempt inside the caller's transaction, so the
+/// application's own writes and the completion commit together or not at all.
+pub async fn complete_tx(conn: &mut SqliteConnection, fence: Fence) -> Result<()> {
+    fenced_on(conn, include_str!("sql/job_complete.sql"), fence, &[])
+        .await
+        .map(|_| ())
+}
+
+#[async_trait]
+impl Driver for SqliteDriver {
+    fn backend(&self) -> Backend {
+        Backend::Sqlite
+    }
+
+    async fn migrate(&self) -> Result<MigrationReport> {
+        migrations::apply(&self.pool).await
+    }
+
+    async fn check_schema(&self) -> Result<()> {
+        migrations::check(&self.pool).await
+    }
+
+    async fn db_now(&self) -> Result<DateTime<Utc>> {
+        let raw: String = sqlx::query_scalar(include_str!("sql/db_now.sql"))
+            .fetch_one(&self.pool)
+            .await?;
+        decode::timestamp(0, "now", &raw)
+    }
+
+    async fn job_insert(&self, job: &NewJob) -> Result<InsertOutcome> {
+        job.validate()?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let outcome = insert_tx(&mut tx, job).await?;
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    async fn job_claim(&self, params: &ClaimParams) -> Result<Vec<Job>> {
+        if params.limit == 0 || params.kinds.is_empty() {
+            return Ok(Vec::new());
+        }
+        let kinds = serde_json::to_string(&params.kinds).map_err(|e| {
+            crate::Error::Invalid(crate::error::ValidationError::Args(e.to_string()))
+        })?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let last: i64 = sqlx::query_scalar(include_str!("sql/fence_reserve.sql"))
+            .bind(i64::from(params.limit))
+            .fetch_one(&mut *tx)
+            .await?;
+        let base = last - i64::from(params.limit);
+        let rows = sqlx::query(include_str!("sql/job_claim.sql"))
+            .bind(&params.queue)
+            .bind(kinds)
+            .bind(i64::from(params.limit))
+            .bind(base)
+            .bind(sqlite_modifier(params.lease))
+            .bind(&params.worker_id)
+            .fetch_all(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        let mut jobs = rows.iter().map(rows::job).collect::<Result<Vec<_>>>()?;
+        jobs.sort_by_key(|j| (j.priority, j.run_at, j.id));
+        Ok(jobs)
+    }
+
+    async fn job_heartbeat(&self, fence: Fence, lease: Duration) -> Result<DateTime<Utc>> {
+        let raw = self
+            .fenced(
+                include_str!("sql/job_heartbeat.sql"),
+                fence,
+                &[sqlite_modifier(lease)],
+            )
+            .await?;
+        decode::timestamp(fence.job_id, "lease_expires_at", &raw)
+    }
+
+    async fn job_complete(&self, fence: Fence) -> Result<()> {
+        match self
+            .fenced(include_str!("sql/job_complete.sql"), fence, &[])
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(crate::Error::LeaseLost(lost))
+                if lost.current_state == Some(JobState::Completed)
+                    && lost.current_fence == Some(fence.fence) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn job_retry(&self, params: &RetryParams) -> Result<JobState> {
+        let raw = self
+            .fenced(
+                include_str!("sql/job_retry.sql"),
+                params.fence,
+                &[params.error.clone(), sqlite_modifier(params.delay)],
+            )
+            .await?;
+        decode::state(params.fence.job_id, &raw)
+    }
+
+    async fn job_discard(&self, fence: Fence, error: &str) -> Result<()> {
+        self.fenced(include_str!("sql/job_discard.sql"), fence, &[error.into()])
+            .await
+            .map(|_| ())
+    }
+
+    async fn job_snooze(&self, fence: Fence, delay: Duration) -> Result<()> {
+        self.fenced(
+            include_str!("sql/job_snooze.sql"),
+            fence,
+            &[sqlite_modifier(delay)],
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn job_cancel_running(&self, fence: Fence, reason: &str) -> Result<()> {
+        self.fenced(
+            include_str!("sql/job_cancel_running.sql"),
+            fence,
+            &[reason.into()],
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn job_release(&self, fence: Fence, reason: &str) -> Result<JobState> {
+        let raw = self
+            .fenced(include_str!("sql/job_release.sql"), fence, &[reason.into()])
+            .await?;
+        decode::state(fence.job_id, &raw)
+    }
+
+    async fn job_rescue_expired(&self, limit: u32) -> Result<RescueReport> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let states: Vec<String> = sqlx::query_scalar(include_str!("sql/job_rescue_expired.sql"))
+            .bind(i64::from(limit))
+            .fetch_all(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        let mut report = RescueReport::default();
+        for raw in states {
+            report.count(decode::state(0, &raw)?);
+        }
+        Ok(report)
+    }
+
+    async fn job_cancel(&self, id: i64) -> Result<Job> {
+        self.operator_write(include_str!("sql/job_cancel.sql"), id, "cancel")
+            .await
+    }
+
+    async fn job_retry_now(&self, id: i64) -> Result<Job> {
+        self.operator_write(include_str!("sql/job_retry_now.sql"), id, "retry")
+            .await
+    }
+
+    async fn job_get(&self, id: i64) -> Result<Option<Job>> {
+        sqlx::query(include_str!("sql/job_get.sql"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|row| rows::job(&row))
+            .transpose()
+    }
+
+    async fn job_list(&self, filter: &JobFilter) -> Result<Vec<Job>> {
+        sqlx::query(include_str!("sql/job_list.sql"))
+            .bind(filter.state.map(JobState::as_str))
+            .bind(filter.queue.as_deref())
+            .bind(i64::from(filter.limit.unwrap_or(100)))
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(rows::job)
+            .collect()
+    }
+
+    async fn queue_counts(&self) -> Result<Vec<QueueCount>> {
+        let rows = sqlx::query(include_str!("sql/queue_counts.sql"))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let state: String = row.try_get("state")?;
+                Ok(QueueCount {
+                    queue: row.try_get("queue")?,
+                    state: decode::state(0, &state)?,
+                    count: row.try_get("count")?,
+                })
+            })
+            .collect()
+    }
+}
+
+impl SqliteDriver {
+    /// An operator's unfenced write on one job; explains a refusal.
+    async fn operator_write(&self, sql: &'static str, id: i64, action: &'static str) -> Result<Job> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let row = sqlx::query(sql).bind(id).fetch_optional(&mut *tx).await?;
+        let result = match row {
+            Some(row) => rows::job(&row),
+            None => match sqlx::query(include_str!("sql/job_get.sql"))
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?
+            {
+                None => Err(crate::Error::NotFound(id)),
+                Some(row) => Err(crate::Error::InvalidTransition {
+                    id,
+                    state: rows::job(&row)?.state,
+                    action,
+                }),
+            },
+        };
+        tx.commit().await?;
+        result
+    }
+}

@@ -1,0 +1,5 @@
+-- Fenced: extends the lease. ?1 id, ?2 fence, ?3 lease modifier
+UPDATE oncely_jobs
+SET lease_expires_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?3)
+WHERE id = ?1 AND fence = ?2 AND state = 'running'
+RETURNING lease_expires_at

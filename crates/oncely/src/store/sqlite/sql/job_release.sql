@@ -1,0 +1,11 @@
+-- Fenced: hands the lease back at shutdown. Available again at once (the
+-- attempt is not counted), or in doubt for an at-most-once job. ?1 id, ?2 fence, ?3 reason
+UPDATE oncely_jobs
+SET state = CASE WHEN at_most_once THEN 'in_doubt' ELSE 'available' END,
+    attempt = CASE WHEN at_most_once THEN attempt ELSE attempt - 1 END,
+    run_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'),
+    lease_expires_at = NULL,
+    errors = json_insert(errors, '$[#]', json_object(
+        'attempt', attempt, 'at', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), 'error', ?3))
+WHERE id = ?1 AND fence = ?2 AND state = 'running'
+RETURNING state

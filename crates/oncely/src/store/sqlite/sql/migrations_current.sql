@@ -1,0 +1,2 @@
+-- The newest applied migration (0 when none).
+SELECT COALESCE(MAX(version), 0) AS version FROM oncely_schema_migrations

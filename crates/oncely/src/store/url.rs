@@ -1,0 +1,75 @@
+//! Parsing of database URLs into a backend choice.
+
+use crate::error::Error;
+
+/// A parsed database URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    /// `postgres://…` or `postgresql://…`, kept whole.
+    Postgres(String),
+    /// `sqlite://PATH`: the path of the database file.
+    Sqlite(String),
+}
+
+impl DatabaseUrl {
+    /// The default: the SQLite file `oncely.db` in the working directory.
+    pub const DEFAULT: &'static str = "sqlite://oncely.db";
+
+    /// Parses `postgres://…`, `postgresql://…` or `sqlite://PATH`.
+    pub fn parse(url: &str) -> Result<Self, Error> {
+        let bad = |reason: &str| Error::BadUrl {
+            url: url.to_owned(),
+            reason: reason.to_owned(),
+        };
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(DatabaseUrl::Postgres(url.to_owned()));
+        }
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            let path = path.split('?').next().unwrap_or_default();
+            if path.is_empty() {
+                return Err(bad("sqlite:// needs a file path, as in sqlite://oncely.db"));
+            }
+            if path == ":memory:" {
+                return Err(bad(
+                    "in-memory SQLite cannot be shared between workers; use a file",
+                ));
+            }
+            return Ok(DatabaseUrl::Sqlite(path.to_owned()));
+        }
+        Err(bad(
+            "expected postgres://…, postgresql://… or sqlite://PATH",
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_three_forms() {
+        assert_eq!(
+            DatabaseUrl::parse("postgres://u@h/db").unwrap(),
+            DatabaseUrl::Postgres("postgres://u@h/db".into())
+        );
+        assert!(matches!(
+            DatabaseUrl::parse("postgresql://h/db").unwrap(),
+            DatabaseUrl::Postgres(_)
+        ));
+        assert_eq!(
+            DatabaseUrl::parse("sqlite://oncely.db").unwrap(),
+            DatabaseUrl::Sqlite("oncely.db".into())
+        );
+        assert_eq!(
+            DatabaseUrl::parse("sqlite:///var/lib/x.db").unwrap(),
+            DatabaseUrl::Sqlite("/var/lib/x.db".into())
+        );
+    }
+
+    #[test]
+    fn rejects_the_rest() {
+        for bad in ["", "mysql://x", "sqlite://", "sqlite://:memory:", "oncely.db"] {
+            assert!(DatabaseUrl::parse(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+}

@@ -1,0 +1,216 @@
+//! [`Client`]: inserts jobs and runs workers for a set of queues.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use super::config::ClientConfig;
+use super::executor::Executor;
+use super::producer::Producer;
+use super::stats::Stats;
+use super::wakeups::{self, Wakeups};
+use super::{FnWorker, JobContext, JobError, Worker};
+use crate::error::{Result, ValidationError};
+use crate::job::{validate_kind, validate_queue, NewJob};
+use crate::maintenance::rescuer::{Rescuer, RescuerConfig};
+use crate::store::{InsertOutcome, Store};
+
+/// Builds a [`Client`]: queues with their concurrency, and a worker per kind.
+pub struct ClientBuilder {
+    store: Store,
+    queues: Vec<(String, u32)>,
+    workers: HashMap<String, Arc<dyn Worker>>,
+    config: ClientConfig,
+}
+
+impl ClientBuilder {
+    /// Works `queue` with at most `concurrency` jobs at once on this client.
+    pub fn queue(mut self, queue: impl Into<String>, concurrency: u32) -> Self {
+        self.queues.push((queue.into(), concurrency));
+        self
+    }
+
+    /// Runs jobs of `kind` with `worker`.
+    pub fn register(mut self, kind: impl Into<String>, worker: impl Worker) -> Self {
+        self.workers.insert(kind.into(), Arc::new(worker));
+        self
+    }
+
+    /// Runs jobs of `kind` with an async function.
+    pub fn register_fn<F, Fut>(self, kind: impl Into<String>, f: F) -> Self
+    where
+        F: Fn(JobContext) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = std::result::Result<(), JobError>> + Send + 'static,
+    {
+        self.register(kind, FnWorker(f))
+    }
+
+    /// Replaces the timings.
+    pub fn config(mut self, config: ClientConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Checks the queues, kinds and timings.
+    pub fn build(self) -> Result<Client> {
+        self.config.validate()?;
+        for (queue, concurrency) in &self.queues {
+            validate_queue(queue)?;
+            if *concurrency == 0 {
+                return Err(ValidationError::NonPositive("queue concurrency").into());
+            }
+        }
+        for kind in self.workers.keys() {
+            validate_kind(kind)?;
+        }
+        let wakeups = Wakeups::new(self.queues.iter().map(|(q, _)| q.as_str()));
+        Ok(Client {
+            store: self.store,
+            queues: self.queues,
+            workers: Arc::new(self.workers),
+            config: Arc::new(self.config),
+            stats: Arc::new(Stats::default()),
+            wakeups: Arc::new(wakeups),
+        })
+    }
+}
+
+/// Inserts jobs and runs workers. Cheap to clone.
+#[derive(Clone)]
+pub struct Client {
+    store: Store,
+    queues: Vec<(String, u32)>,
+    workers: Arc<HashMap<String, Arc<dyn Worker>>>,
+    config: Arc<ClientConfig>,
+    stats: Arc<Stats>,
+    wakeups: Arc<Wakeups>,
+}
+
+impl Client {
+    /// Starts building a client on `store`.
+    pub fn builder(store: Store) -> ClientBuilder {
+        ClientBuilder {
+            store,
+            queues: Vec::new(),
+            workers: HashMap::new(),
+            config: ClientConfig::default(),
+        }
+    }
+
+    /// The store this client works on.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The client's counters.
+    pub fn stats(&self) -> &Arc<Stats> {
+        &self.stats
+    }
+
+    /// The client's timings.
+    pub fn config(&self) -> &ClientConfig {
+        &self.config
+    }
+
+    /// Inserts a job (or returns the existing one with its unique key) and
+    /// wakes this client's producer of its queue.
+    pub async fn insert(&self, job: &NewJob) -> Result<InsertOutcome> {
+        let outcome = self.store.job_insert(job).await?;
+        if outcome.inserted {
+            self.wakeups.wake(&job.queue);
+        }
+        Ok(outcome)
+    }
+
+    /// Starts the producers, the notification listener and the rescuer.
+    pub fn start(&self) -> Running {
+        let stop_fetching = CancellationToken::new();
+        let hard_stop = CancellationToken::new();
+        let mut producers = JoinSet::new();
+        let mut services = JoinSet::new();
+        let executor = Executor {
+            store: self.store.clone(),
+            config: self.config.clone(),
+            stats: self.stats.clone(),
+            hard_stop: hard_stop.clone(),
+        };
+        for (queue, concurrency) in &self.queues {
+            let Some(wakeup) = self.wakeups.get(queue) else {
+                continue;
+            };
+            let producer = Producer {
+                queue: queue.clone(),
+                concurrency: *concurrency,
+                workers: self.workers.clone(),
+                executor: executor.clone(),
+                wakeup,
+                stop_fetching: stop_fetching.clone(),
+            };
+            producers.spawn(producer.run());
+        }
+        services.spawn(wakeups::forward(
+            self.store.clone(),
+            self.wakeups.clone(),
+            stop_fetching.clone(),
+        ));
+        let rescuer = Rescuer::new(
+            self.store.clone(),
+            RescuerConfig {
+                interval: self.config.rescue_every,
+                ..RescuerConfig::default()
+            },
+        );
+        services.spawn(rescuer.run(stop_fetching.clone()));
+        Running {
+            stop_fetching,
+            hard_stop,
+            producers,
+            services,
+            grace: self.config.shutdown_grace,
+        }
+    }
+
+    /// Runs until `signal` resolves, then shuts down gracefully.
+    pub async fn run_until(&self, signal: impl Future<Output = ()>) {
+        let running = self.start();
+        signal.await;
+        running.shutdown().await;
+    }
+}
+
+/// A started client. Dropping it aborts its tasks; call
+/// [`Running::shutdown`] to stop gracefully.
+pub struct Running {
+    stop_fetching: CancellationToken,
+    hard_stop: CancellationToken,
+    producers: JoinSet<()>,
+    services: JoinSet<()>,
+    grace: std::time::Duration,
+}
+
+impl Running {
+    /// Stops claiming, lets running jobs finish for the grace period, then
+    /// cancels the rest and hands their leases back.
+    pub async fn shutdown(self) {
+        let grace = self.grace;
+        self.shutdown_with_grace(grace).await
+    }
+
+    /// Like [`Running::shutdown`] with another grace period.
+    pub async fn shutdown_with_grace(mut self, grace: std::time::Duration) {
+        self.stop_fetching.cancel();
+        let drained = tokio::time::timeout(grace, async {
+            while self.producers.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            tracing::info!("shutdown grace over: cancelling running jobs and handing back their leases");
+            self.hard_stop.cancel();
+            while self.producers.join_next().await.is_some() {}
+        }
+        while self.services.join_next().await.is_some() {}
+    }
+}

@@ -1,0 +1,101 @@
+//! [`ClientConfig`]: timings of a worker client, with documented defaults.
+
+use std::time::Duration;
+
+use super::Backoff;
+use crate::error::ValidationError;
+
+/// Settings of a [`super::Client`]. `Default` gives production values.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// Recorded as `locked_by` on claimed jobs. Default: `host-pid-random`.
+    pub worker_id: String,
+    /// Lease length from the database clock. Default 30 s.
+    pub lease: Duration,
+    /// Heartbeat period; must be shorter than the lease. Default lease / 3.
+    pub heartbeat_every: Duration,
+    /// Poll period, the fallback when notifications are missed or absent. Default 1 s.
+    pub poll_interval: Duration,
+    /// How long running jobs may finish after shutdown starts before they are
+    /// cancelled and their leases handed back. Default 30 s.
+    pub shutdown_grace: Duration,
+    /// Period of the built-in rescuer of expired leases. Default 5 s.
+    pub rescue_every: Duration,
+    /// Backoff between failed attempts. Default 1 s doubling to 1 h.
+    pub backoff: Backoff,
+    /// Time limit of an attempt when the job has none. Default: none.
+    pub default_timeout: Option<Duration>,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        let lease = Duration::from_secs(30);
+        ClientConfig {
+            worker_id: default_worker_id(),
+            lease,
+            heartbeat_every: lease / 3,
+            poll_interval: Duration::from_secs(1),
+            shutdown_grace: Duration::from_secs(30),
+            rescue_every: Duration::from_secs(5),
+            backoff: Backoff::default(),
+            default_timeout: None,
+        }
+    }
+}
+
+impl ClientConfig {
+    /// Sets the lease and a heartbeat of a third of it.
+    pub fn with_lease(mut self, lease: Duration) -> Self {
+        self.lease = lease;
+        self.heartbeat_every = lease / 3;
+        self
+    }
+
+    /// Checks that the timings make sense together.
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        for (name, value) in [
+            ("lease", self.lease),
+            ("heartbeat_every", self.heartbeat_every),
+            ("poll_interval", self.poll_interval),
+            ("rescue_every", self.rescue_every),
+            ("backoff.base", self.backoff.base),
+        ] {
+            if value.is_zero() {
+                return Err(ValidationError::NonPositive(name));
+            }
+        }
+        if self.heartbeat_every >= self.lease {
+            return Err(ValidationError::Args(
+                "heartbeat_every must be shorter than the lease".into(),
+            ));
+        }
+        if self.worker_id.is_empty() {
+            return Err(ValidationError::Args("worker_id must not be empty".into()));
+        }
+        Ok(())
+    }
+}
+
+fn default_worker_id() -> String {
+    let host = std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "host".into());
+    format!("{host}-{}-{:04x}", std::process::id(), fastrand::u16(..))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_bad_timings_are_not() {
+        assert!(ClientConfig::default().validate().is_ok());
+        let mut c = ClientConfig::default();
+        c.heartbeat_every = c.lease;
+        assert!(c.validate().is_err());
+        let c = ClientConfig::default().with_lease(Duration::ZERO);
+        assert!(c.validate().is_err());
+    }
+}

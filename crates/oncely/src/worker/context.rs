@@ -1,0 +1,94 @@
+//! [`JobContext`]: what a handler knows about the attempt it runs.
+
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+use tokio_util::sync::CancellationToken;
+
+use super::JobError;
+use crate::job::Job;
+use crate::store::{Fence, Store};
+
+/// The attempt a handler runs: the job as claimed, its fencing token, and a
+/// signal that fires when the attempt must stop (lease lost, job cancelled,
+/// shutdown deadline). The executor also stops the handler's future then.
+#[derive(Clone)]
+pub struct JobContext {
+    job: Arc<Job>,
+    cancelled: CancellationToken,
+    store: Store,
+}
+
+impl JobContext {
+    pub(crate) fn new(job: Job, cancelled: CancellationToken, store: Store) -> Self {
+        JobContext {
+            job: Arc::new(job),
+            cancelled,
+            store,
+        }
+    }
+
+    /// The job as claimed.
+    pub fn job(&self) -> &Job {
+        &self.job
+    }
+
+    /// The job's id.
+    pub fn id(&self) -> i64 {
+        self.job.id
+    }
+
+    /// This attempt's number, from 1.
+    pub fn attempt(&self) -> i32 {
+        self.job.attempt
+    }
+
+    /// The fencing token of this attempt: larger than any earlier token.
+    /// Fence your own writes with it (`... WHERE fence < $token`).
+    pub fn token(&self) -> i64 {
+        self.job.fence
+    }
+
+    /// Job id and token together, for [`crate::store::postgres::complete_tx`]
+    /// and [`crate::store::sqlite::complete_tx`].
+    pub fn fence(&self) -> Fence {
+        Fence::of(&self.job)
+    }
+
+    /// Stable across attempts: send it to outside systems.
+    pub fn idempotency_key(&self) -> &str {
+        &self.job.idempotency_key
+    }
+
+    /// The args, decoded. Malformed args can never succeed, so the error
+    /// discards the job.
+    pub fn args<T: DeserializeOwned>(&self) -> Result<T, JobError> {
+        serde_json::from_value(self.job.args.clone())
+            .map_err(|e| JobError::discard(format!("malformed args for {}: {e}", self.job.kind)))
+    }
+
+    /// True once the attempt must stop.
+    pub fn is_cancelled(&self) -> bool {
+        self.cancelled.is_cancelled()
+    }
+
+    /// Resolves when the attempt must stop.
+    pub async fn cancelled(&self) {
+        self.cancelled.cancelled().await
+    }
+
+    /// The store the job came from.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+}
+
+impl std::fmt::Debug for JobContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JobContext")
+            .field("job", &self.job.id)
+            .field("attempt", &self.job.attempt)
+            .field("fence", &self.job.fence)
+            .finish()
+    }
+}

@@ -1,0 +1,208 @@
+//! Runs one claimed job: the handler in its own task, heartbeats, the time
+//! limit, and the fenced write of the outcome.
+//!
+//! Invariants: the handler never outlives the executor (its task is aborted
+//! when the executor stops waiting for it); once the lease is known lost, or
+//! presumed lost because heartbeats failed for a whole lease, the handler is
+//! stopped and nothing more is written; every final write is fenced.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::config::ClientConfig;
+use super::stats::{Counter, Stats};
+use super::{JobContext, JobError, Worker};
+use crate::error::Error;
+use crate::job::{Job, JobState};
+use crate::store::{Fence, RetryParams, Store};
+
+/// How one attempt ended, as seen by the executor.
+#[derive(Debug)]
+enum End {
+    Returned(Result<(), JobError>),
+    Panicked(String),
+    TimedOut(Duration),
+    LeaseLost(crate::LeaseLost),
+    LeasePresumedLost,
+    Shutdown,
+}
+
+/// Everything an executor needs besides the job.
+#[derive(Clone)]
+pub(crate) struct Executor {
+    pub store: Store,
+    pub config: Arc<ClientConfig>,
+    pub stats: Arc<Stats>,
+    /// Fires when the shutdown grace period is over.
+    pub hard_stop: CancellationToken,
+}
+
+impl Executor {
+    /// Runs `job` with `worker` to its end and records the outcome.
+    pub(crate) async fn run(self, worker: Arc<dyn Worker>, job: Job) {
+        let fence = Fence::of(&job);
+        let attempt = job.attempt;
+        let timeout = job
+            .timeout_ms
+            .and_then(|ms| u64::try_from(ms).ok())
+            .map(Duration::from_millis)
+            .or(self.config.default_timeout);
+        let cancel = CancellationToken::new();
+        let ctx = JobContext::new(job, cancel.clone(), self.store.clone());
+        let end = self.supervise(worker, ctx, fence, timeout).await;
+        cancel.cancel();
+        tracing::debug!(job = fence.job_id, fence = fence.fence, ?end, "attempt ended");
+        self.record(fence, attempt, end).await;
+    }
+
+    async fn supervise(
+        &self,
+        worker: Arc<dyn Worker>,
+        ctx: JobContext,
+        fence: Fence,
+        timeout: Option<Duration>,
+    ) -> End {
+        let started = Instant::now();
+        let mut handler = JoinSet::new();
+        handler.spawn(async move { worker.work(ctx).await });
+        let every = self.config.heartbeat_every;
+        let mut heartbeat = tokio::time::interval_at(started + every, every);
+        heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut lease_until = started + self.config.lease;
+        let deadline = timeout.map(|t| started + t);
+        let end = loop {
+            tokio::select! {
+                joined = handler.join_next() => break match joined {
+                    Some(Ok(result)) => End::Returned(result),
+                    Some(Err(e)) if e.is_panic() => End::Panicked(panic_message(e.into_panic())),
+                    _ => End::Panicked("handler task ended without a result".into()),
+                },
+                _ = heartbeat.tick() => {
+                    let sent = Instant::now();
+                    match self.store.job_heartbeat(fence, self.config.lease).await {
+                        Ok(_) => lease_until = sent + self.config.lease,
+                        Err(Error::LeaseLost(lost)) => break End::LeaseLost(lost),
+                        Err(error) => {
+                            tracing::warn!(job = fence.job_id, %error, "heartbeat failed");
+                            if Instant::now() >= lease_until {
+                                break End::LeasePresumedLost;
+                            }
+                        }
+                    }
+                }
+                _ = sleep_until_opt(deadline) => break End::TimedOut(timeout.unwrap_or_default()),
+                _ = self.hard_stop.cancelled() => break End::Shutdown,
+            }
+        };
+        handler.abort_all();
+        end
+    }
+
+    async fn record(&self, fence: Fence, attempt: i32, end: End) {
+        let store = &self.store;
+        let (counter, result) = match end {
+            End::Returned(Ok(())) => (Counter::Completed, self.retrying(|| store.job_complete(fence)).await.map(|_| ())),
+            End::Returned(Err(JobError::Retry { error, delay })) => {
+                let delay = delay.unwrap_or_else(|| self.config.backoff.delay(attempt));
+                (Counter::Retried, self.fail(fence, error, delay).await)
+            }
+            End::Returned(Err(JobError::Discard(error))) => (
+                Counter::Discarded,
+                self.retrying(|| store.job_discard(fence, &error)).await,
+            ),
+            End::Returned(Err(JobError::Snooze(delay))) => (
+                Counter::Snoozed,
+                self.retrying(|| store.job_snooze(fence, delay)).await,
+            ),
+            End::Returned(Err(JobError::Cancel(reason))) => (
+                Counter::Cancelled,
+                self.retrying(|| store.job_cancel_running(fence, &reason)).await,
+            ),
+            End::Panicked(message) => {
+                let delay = self.config.backoff.delay(attempt);
+                (Counter::Retried, self.fail(fence, format!("handler panicked: {message}"), delay).await)
+            }
+            End::TimedOut(limit) => {
+                let delay = self.config.backoff.delay(attempt);
+                (Counter::Retried, self.fail(fence, format!("timed out after {limit:?}"), delay).await)
+            }
+            End::Shutdown => (
+                Counter::Released,
+                self.retrying(|| store.job_release(fence, "worker shut down before the attempt finished"))
+                    .await
+                    .map(|_| ()),
+            ),
+            End::LeaseLost(lost) => {
+                tracing::warn!(%lost, "stopped the handler: lease lost");
+                self.stats.add(Counter::LeaseLost, 1);
+                return;
+            }
+            End::LeasePresumedLost => {
+                tracing::warn!(job = fence.job_id, "stopped the handler: heartbeats failed for a whole lease");
+                self.stats.add(Counter::WriteFailed, 1);
+                return;
+            }
+        };
+        match result {
+            Ok(()) => self.stats.add(counter, 1),
+            Err(Error::LeaseLost(lost)) => {
+                tracing::warn!(%lost, "outcome not recorded");
+                self.stats.add(Counter::LeaseLost, 1);
+            }
+            Err(error) => {
+                tracing::error!(job = fence.job_id, %error, "outcome not recorded; the rescuer will take the job when its lease expires");
+                self.stats.add(Counter::WriteFailed, 1);
+            }
+        }
+    }
+
+    async fn fail(&self, fence: Fence, error: String, delay: Duration) -> Result<(), Error> {
+        let params = RetryParams { fence, error, delay };
+        let state = self.retrying(|| self.store.job_retry(&params)).await?;
+        if state == JobState::Discarded {
+            tracing::warn!(job = fence.job_id, "attempts used up; job discarded");
+        }
+        Ok(())
+    }
+
+    /// Retries a write on database errors (not on a lost lease) a few times.
+    async fn retrying<T, F, Fut>(&self, mut write: F) -> Result<T, Error>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, Error>>,
+    {
+        let mut pause = Duration::from_millis(100);
+        for _ in 0..5 {
+            match write().await {
+                Err(Error::Database(error)) => {
+                    tracing::warn!(%error, "write failed; retrying");
+                    tokio::time::sleep(pause).await;
+                    pause *= 2;
+                }
+                other => return other,
+            }
+        }
+        write().await
+    }
+}
+
+async fn sleep_until_opt(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}
+
+fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "non-string panic payload".into()
+    }
+}

@@ -1,0 +1,87 @@
+//! The fetch loop of one queue.
+//!
+//! Invariant: the number of jobs in flight never exceeds the queue's
+//! concurrency; a claim asks for exactly the free slots.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Notify;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use super::executor::Executor;
+use super::stats::Counter;
+use super::Worker;
+use crate::store::ClaimParams;
+
+/// One queue's producer.
+pub(crate) struct Producer {
+    pub queue: String,
+    pub concurrency: u32,
+    pub workers: Arc<std::collections::HashMap<String, Arc<dyn Worker>>>,
+    pub executor: Executor,
+    pub wakeup: Arc<Notify>,
+    /// Fires when shutdown starts: stop claiming.
+    pub stop_fetching: CancellationToken,
+}
+
+impl Producer {
+    /// Claims and runs jobs until `stop_fetching`, then waits for the jobs in
+    /// flight (the executors hand leases back when the hard stop fires).
+    pub(crate) async fn run(self) {
+        let mut running: JoinSet<()> = JoinSet::new();
+        let kinds: Vec<String> = self.workers.keys().cloned().collect();
+        let config = self.executor.config.clone();
+        let mut failures = 0u32;
+        while !self.stop_fetching.is_cancelled() {
+            let free = self.concurrency.saturating_sub(running.len() as u32);
+            let mut full_claim = false;
+            if free > 0 {
+                let params = ClaimParams {
+                    queue: self.queue.clone(),
+                    kinds: kinds.clone(),
+                    limit: free,
+                    lease: config.lease,
+                    worker_id: config.worker_id.clone(),
+                };
+                match self.executor.store.job_claim(&params).await {
+                    Ok(jobs) => {
+                        failures = 0;
+                        full_claim = jobs.len() as u32 == free;
+                        self.executor.stats.add(Counter::Claimed, jobs.len() as u64);
+                        for job in jobs {
+                            match self.workers.get(&job.kind) {
+                                Some(worker) => {
+                                    running.spawn(self.executor.clone().run(worker.clone(), job));
+                                }
+                                None => tracing::error!(job = job.id, kind = %job.kind, "claimed a job of an unregistered kind"),
+                            }
+                        }
+                    }
+                    Err(error) => {
+                        failures += 1;
+                        tracing::warn!(queue = %self.queue, %error, "claim failed");
+                    }
+                }
+            }
+            if full_claim && running.len() < self.concurrency as usize {
+                continue;
+            }
+            let pause = if failures > 0 {
+                (config.poll_interval * failures.min(10)).min(Duration::from_secs(30))
+            } else {
+                config.poll_interval
+            };
+            tokio::select! {
+                _ = self.stop_fetching.cancelled() => break,
+                _ = self.wakeup.notified() => {}
+                _ = tokio::time::sleep(pause) => {}
+                Some(_) = running.join_next(), if !running.is_empty() => {}
+            }
+            // Collect every other executor that has finished meanwhile.
+            while running.try_join_next().is_some() {}
+        }
+        while running.join_next().await.is_some() {}
+    }
+}

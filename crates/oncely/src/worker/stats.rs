@@ -1,0 +1,87 @@
+//! Counters of what a client's executors did, for tests, logs and metrics.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Live counters, shared by the executors of one client.
+#[derive(Debug, Default)]
+pub struct Stats {
+    claimed: AtomicU64,
+    completed: AtomicU64,
+    retried: AtomicU64,
+    discarded: AtomicU64,
+    snoozed: AtomicU64,
+    cancelled: AtomicU64,
+    released: AtomicU64,
+    lease_lost: AtomicU64,
+    write_failed: AtomicU64,
+}
+
+/// A copy of [`Stats`] at one instant.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StatsSnapshot {
+    /// Jobs claimed.
+    pub claimed: u64,
+    /// Attempts that completed their job.
+    pub completed: u64,
+    /// Attempts that failed and were recorded for retry (or discarded when out of attempts).
+    pub retried: u64,
+    /// Attempts whose handler discarded the job.
+    pub discarded: u64,
+    /// Attempts that snoozed.
+    pub snoozed: u64,
+    /// Attempts whose handler cancelled the job.
+    pub cancelled: u64,
+    /// Leases handed back at shutdown.
+    pub released: u64,
+    /// Fenced writes rejected because the lease was lost.
+    pub lease_lost: u64,
+    /// Final writes abandoned after repeated database errors (the rescuer takes over).
+    pub write_failed: u64,
+}
+
+/// Which counter to bump.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Counter {
+    Claimed,
+    Completed,
+    Retried,
+    Discarded,
+    Snoozed,
+    Cancelled,
+    Released,
+    LeaseLost,
+    WriteFailed,
+}
+
+impl Stats {
+    pub(crate) fn add(&self, counter: Counter, n: u64) {
+        let cell = match counter {
+            Counter::Claimed => &self.claimed,
+            Counter::Completed => &self.completed,
+            Counter::Retried => &self.retried,
+            Counter::Discarded => &self.discarded,
+            Counter::Snoozed => &self.snoozed,
+            Counter::Cancelled => &self.cancelled,
+            Counter::Released => &self.released,
+            Counter::LeaseLost => &self.lease_lost,
+            Counter::WriteFailed => &self.write_failed,
+        };
+        cell.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Reads every counter.
+    pub fn snapshot(&self) -> StatsSnapshot {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        StatsSnapshot {
+            claimed: get(&self.claimed),
+            completed: get(&self.completed),
+            retried: get(&self.retried),
+            discarded: get(&self.discarded),
+            snoozed: get(&self.snoozed),
+            cancelled: get(&self.cancelled),
+            released: get(&self.released),
+            lease_lost: get(&self.lease_lost),
+            write_failed: get(&self.write_failed),
+        }
+    }
+}
