@@ -43,7 +43,8 @@ impl Cluster {
         std::fs::create_dir_all(&root).map_err(|e| format!("creating {}: {e}", root.display()))?;
         remove_stale(&root);
         let data_dir = root.join(format!("{}-{}", std::process::id(), fastrand_suffix()));
-        std::fs::create_dir_all(&data_dir).map_err(|e| format!("creating {}: {e}", data_dir.display()))?;
+        std::fs::create_dir_all(&data_dir)
+            .map_err(|e| format!("creating {}: {e}", data_dir.display()))?;
         let run_as = RunAs::detect()?;
         run_as.own(&root)?;
         run_as.own(&data_dir)?;
@@ -51,7 +52,15 @@ impl Cluster {
             .command(&bin_dir.join("initdb"), None)
             .args(["-D"])
             .arg(&data_dir)
-            .args(["-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync", "--no-instructions"])
+            .args([
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
+                "--no-instructions",
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .output()
@@ -102,12 +111,18 @@ fn start_postmaster(
         .args(["-p", &port.to_string(), "-k"])
         .arg(data_dir)
         .args([
-            "-c", "listen_addresses=127.0.0.1",
-            "-c", "fsync=off",
-            "-c", "synchronous_commit=off",
-            "-c", "full_page_writes=off",
-            "-c", "max_connections=300",
-            "-c", "shared_buffers=64MB",
+            "-c",
+            "listen_addresses=127.0.0.1",
+            "-c",
+            "fsync=off",
+            "-c",
+            "synchronous_commit=off",
+            "-c",
+            "full_page_writes=off",
+            "-c",
+            "max_connections=300",
+            "-c",
+            "shared_buffers=64MB",
         ])
         .stdout(Stdio::null())
         .stderr(Stdio::null());
@@ -135,9 +150,7 @@ fn start_postmaster(
         if let Ok(Some(_)) = child.try_wait() {
             return Ok(None);
         }
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-            && pg_isready(bin_dir, port)
-        {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() && pg_isready(bin_dir, port) {
             return Ok(Some(Cluster {
                 port,
                 data_dir: data_dir.to_owned(),
@@ -232,9 +245,8 @@ fn find_bin_dir() -> Option<PathBuf> {
     if let Some(best) = versions.pop() {
         return Some(best);
     }
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths).find(|dir| has_server(dir))
-    })
+    std::env::var_os("PATH")
+        .and_then(|paths| std::env::split_paths(&paths).find(|dir| has_server(dir)))
 }
 
 fn free_port() -> Result<u16, String> {

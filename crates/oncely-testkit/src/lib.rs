@@ -100,13 +100,23 @@ impl TestDb {
         let sql = sqlx::AssertSqlSafe(sql.to_owned());
         match self.backend {
             Backend::Postgres => {
-                let mut conn = sqlx::PgConnection::connect(&self.url).await.expect("connect");
-                sqlx::raw_sql(sql).execute(&mut conn).await.expect("raw SQL");
+                let mut conn = sqlx::PgConnection::connect(&self.url)
+                    .await
+                    .expect("connect");
+                sqlx::raw_sql(sql)
+                    .execute(&mut conn)
+                    .await
+                    .expect("raw SQL");
                 let _ = conn.close().await;
             }
             Backend::Sqlite => {
-                let mut conn = sqlx::SqliteConnection::connect(&self.url).await.expect("connect");
-                sqlx::raw_sql(sql).execute(&mut conn).await.expect("raw SQL");
+                let mut conn = sqlx::SqliteConnection::connect(&self.url)
+                    .await
+                    .expect("connect");
+                sqlx::raw_sql(sql)
+                    .execute(&mut conn)
+                    .await
+                    .expect("raw SQL");
                 let _ = conn.close().await;
             }
         }

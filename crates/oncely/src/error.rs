@@ -22,7 +22,11 @@ pub struct LeaseLost {
 
 impl std::fmt::Display for LeaseLost {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "lease lost on job {} (fence {}): ", self.job_id, self.fence)?;
+        write!(
+            f,
+            "lease lost on job {} (fence {}): ",
+            self.job_id, self.fence
+        )?;
         match (self.current_state, self.current_fence) {
             (None, _) | (_, None) => write!(f, "the job no longer exists"),
             (Some(JobState::Cancelled), _) => write!(f, "the job was cancelled"),
@@ -73,7 +77,9 @@ pub enum Error {
         supported: i64,
     },
     /// The database's schema is older than this binary needs.
-    #[error("database schema is at version {found}, this binary needs {needed}: run `oncely migrate`")]
+    #[error(
+        "database schema is at version {found}, this binary needs {needed}: run `oncely migrate`"
+    )]
     SchemaTooOld {
         /// Version recorded in the database (0: never migrated).
         found: i64,

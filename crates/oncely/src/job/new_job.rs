@@ -57,8 +57,7 @@ impl NewJob {
         kind: impl Into<String>,
         args: &A,
     ) -> Result<Self, ValidationError> {
-        let value =
-            serde_json::to_value(args).map_err(|e| ValidationError::Args(e.to_string()))?;
+        let value = serde_json::to_value(args).map_err(|e| ValidationError::Args(e.to_string()))?;
         Ok(NewJob::new(queue, kind, value))
     }
 

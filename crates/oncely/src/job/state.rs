@@ -100,7 +100,11 @@ mod tests {
         let finals: Vec<_> = JobState::ALL.into_iter().filter(|s| s.is_final()).collect();
         assert_eq!(
             finals,
-            vec![JobState::Completed, JobState::Discarded, JobState::Cancelled]
+            vec![
+                JobState::Completed,
+                JobState::Discarded,
+                JobState::Cancelled
+            ]
         );
     }
 }

@@ -43,7 +43,9 @@ impl CommandArgs {
     /// A command job in `queue` running `argv`.
     pub fn new_job(queue: impl Into<String>, argv: Vec<String>) -> Result<NewJob, ValidationError> {
         if argv.first().is_none_or(|p| p.is_empty()) {
-            return Err(ValidationError::Args("a command job needs a program".into()));
+            return Err(ValidationError::Args(
+                "a command job needs a program".into(),
+            ));
         }
         NewJob::from_args(
             queue,
@@ -83,7 +85,8 @@ impl Worker for CommandWorker {
         let stdout = child.stdout.take();
         let stderr = child.stderr.take();
         let (status, out, err) = tokio::join!(child.wait(), tail(stdout), tail(stderr));
-        let status = status.map_err(|e| JobError::retry(format!("waiting for {program:?}: {e}")))?;
+        let status =
+            status.map_err(|e| JobError::retry(format!("waiting for {program:?}: {e}")))?;
         if !out.is_empty() {
             tracing::info!(job = ctx.id(), stdout = %out.trim_end(), "command output");
         }
@@ -96,7 +99,9 @@ impl Worker for CommandWorker {
             Some(code) => Err(JobError::retry(format!("exit {code}{}", suffix(&err)))),
             None => Err(JobError::retry(format!(
                 "killed by a signal{}",
-                signal_of(&status).map(|s| format!(" ({s})")).unwrap_or_default()
+                signal_of(&status)
+                    .map(|s| format!(" ({s})"))
+                    .unwrap_or_default()
                     + &suffix(&err)
             ))),
         }

@@ -47,7 +47,10 @@ impl Rescuer {
     pub async fn run_once(&self) -> Result<RescueReport> {
         let mut total = RescueReport::default();
         loop {
-            let report = self.store.job_rescue_expired(self.config.batch.max(1)).await?;
+            let report = self
+                .store
+                .job_rescue_expired(self.config.batch.max(1))
+                .await?;
             total.retried += report.retried;
             total.discarded += report.discarded;
             total.in_doubt += report.in_doubt;

@@ -72,8 +72,11 @@ pub trait Driver: Send + Sync + 'static {
     async fn job_claim(&self, params: &ClaimParams) -> Result<Vec<Job>>;
 
     /// Extends the lease of a running attempt. Returns the new expiry.
-    async fn job_heartbeat(&self, fence: Fence, lease: std::time::Duration)
-        -> Result<DateTime<Utc>>;
+    async fn job_heartbeat(
+        &self,
+        fence: Fence,
+        lease: std::time::Duration,
+    ) -> Result<DateTime<Utc>>;
 
     /// Marks the attempt's job completed. Repeating it for the same fence
     /// after it took effect is a no-op success.

@@ -68,7 +68,13 @@ mod tests {
 
     #[test]
     fn rejects_the_rest() {
-        for bad in ["", "mysql://x", "sqlite://", "sqlite://:memory:", "oncely.db"] {
+        for bad in [
+            "",
+            "mysql://x",
+            "sqlite://",
+            "sqlite://:memory:",
+            "oncely.db",
+        ] {
             assert!(DatabaseUrl::parse(bad).is_err(), "{bad:?} accepted");
         }
     }

@@ -25,7 +25,9 @@ impl Default for Backoff {
 impl Backoff {
     /// The delay after `attempt` (1-based) failed.
     pub fn delay(&self, attempt: i32) -> Duration {
-        let exponent = u32::try_from(attempt.saturating_sub(1)).unwrap_or(0).min(40);
+        let exponent = u32::try_from(attempt.saturating_sub(1))
+            .unwrap_or(0)
+            .min(40);
         let full = self
             .base
             .checked_mul(1u32 << exponent.min(31))
@@ -49,7 +51,10 @@ mod tests {
         for attempt in 1..50 {
             let d = b.delay(attempt);
             let exp = 2f64.powi(attempt - 1).min(60.0);
-            assert!(d.as_secs_f64() >= exp / 2.0 - 1e-9, "attempt {attempt}: {d:?}");
+            assert!(
+                d.as_secs_f64() >= exp / 2.0 - 1e-9,
+                "attempt {attempt}: {d:?}"
+            );
             assert!(d.as_secs_f64() <= exp + 1e-9, "attempt {attempt}: {d:?}");
         }
         assert!(b.delay(0) <= Duration::from_secs(1));

@@ -207,7 +207,9 @@ impl Running {
         })
         .await;
         if drained.is_err() {
-            tracing::info!("shutdown grace over: cancelling running jobs and handing back their leases");
+            tracing::info!(
+                "shutdown grace over: cancelling running jobs and handing back their leases"
+            );
             self.hard_stop.cancel();
             while self.producers.join_next().await.is_some() {}
         }

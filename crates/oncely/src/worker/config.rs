@@ -25,6 +25,10 @@ pub struct ClientConfig {
     pub backoff: Backoff,
     /// Time limit of an attempt when the job has none. Default: none.
     pub default_timeout: Option<Duration>,
+    /// When an attempt must stop (lease lost, job cancelled, time limit,
+    /// shutdown deadline), how long its handler may take to return after
+    /// [`super::JobContext::cancelled`] fires before it is aborted. Default 1 s.
+    pub cancel_grace: Duration,
 }
 
 impl Default for ClientConfig {
@@ -39,6 +43,7 @@ impl Default for ClientConfig {
             rescue_every: Duration::from_secs(5),
             backoff: Backoff::default(),
             default_timeout: None,
+            cancel_grace: Duration::from_secs(1),
         }
     }
 }

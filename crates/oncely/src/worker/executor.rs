@@ -53,9 +53,13 @@ impl Executor {
             .or(self.config.default_timeout);
         let cancel = CancellationToken::new();
         let ctx = JobContext::new(job, cancel.clone(), self.store.clone());
-        let end = self.supervise(worker, ctx, fence, timeout).await;
-        cancel.cancel();
-        tracing::debug!(job = fence.job_id, fence = fence.fence, ?end, "attempt ended");
+        let end = self.supervise(worker, ctx, cancel, fence, timeout).await;
+        tracing::debug!(
+            job = fence.job_id,
+            fence = fence.fence,
+            ?end,
+            "attempt ended"
+        );
         self.record(fence, attempt, end).await;
     }
 
@@ -63,6 +67,7 @@ impl Executor {
         &self,
         worker: Arc<dyn Worker>,
         ctx: JobContext,
+        cancel: CancellationToken,
         fence: Fence,
         timeout: Option<Duration>,
     ) -> End {
@@ -98,6 +103,11 @@ impl Executor {
                 _ = self.hard_stop.cancelled() => break End::Shutdown,
             }
         };
+        if !matches!(end, End::Returned(_) | End::Panicked(_)) {
+            // Tell the handler, give it a moment to stop on its own, then abort it.
+            cancel.cancel();
+            let _ = tokio::time::timeout(self.config.cancel_grace, handler.join_next()).await;
+        }
         handler.abort_all();
         end
     }
@@ -105,7 +115,12 @@ impl Executor {
     async fn record(&self, fence: Fence, attempt: i32, end: End) {
         let store = &self.store;
         let (counter, result) = match end {
-            End::Returned(Ok(())) => (Counter::Completed, self.retrying(|| store.job_complete(fence)).await.map(|_| ())),
+            End::Returned(Ok(())) => (
+                Counter::Completed,
+                self.retrying(|| store.job_complete(fence))
+                    .await
+                    .map(|_| ()),
+            ),
             End::Returned(Err(JobError::Retry { error, delay })) => {
                 let delay = delay.unwrap_or_else(|| self.config.backoff.delay(attempt));
                 (Counter::Retried, self.fail(fence, error, delay).await)
@@ -120,21 +135,32 @@ impl Executor {
             ),
             End::Returned(Err(JobError::Cancel(reason))) => (
                 Counter::Cancelled,
-                self.retrying(|| store.job_cancel_running(fence, &reason)).await,
+                self.retrying(|| store.job_cancel_running(fence, &reason))
+                    .await,
             ),
             End::Panicked(message) => {
                 let delay = self.config.backoff.delay(attempt);
-                (Counter::Retried, self.fail(fence, format!("handler panicked: {message}"), delay).await)
+                (
+                    Counter::Retried,
+                    self.fail(fence, format!("handler panicked: {message}"), delay)
+                        .await,
+                )
             }
             End::TimedOut(limit) => {
                 let delay = self.config.backoff.delay(attempt);
-                (Counter::Retried, self.fail(fence, format!("timed out after {limit:?}"), delay).await)
+                (
+                    Counter::Retried,
+                    self.fail(fence, format!("timed out after {limit:?}"), delay)
+                        .await,
+                )
             }
             End::Shutdown => (
                 Counter::Released,
-                self.retrying(|| store.job_release(fence, "worker shut down before the attempt finished"))
-                    .await
-                    .map(|_| ()),
+                self.retrying(|| {
+                    store.job_release(fence, "worker shut down before the attempt finished")
+                })
+                .await
+                .map(|_| ()),
             ),
             End::LeaseLost(lost) => {
                 tracing::warn!(%lost, "stopped the handler: lease lost");
@@ -142,7 +168,10 @@ impl Executor {
                 return;
             }
             End::LeasePresumedLost => {
-                tracing::warn!(job = fence.job_id, "stopped the handler: heartbeats failed for a whole lease");
+                tracing::warn!(
+                    job = fence.job_id,
+                    "stopped the handler: heartbeats failed for a whole lease"
+                );
                 self.stats.add(Counter::WriteFailed, 1);
                 return;
             }
@@ -161,7 +190,11 @@ impl Executor {
     }
 
     async fn fail(&self, fence: Fence, error: String, delay: Duration) -> Result<(), Error> {
-        let params = RetryParams { fence, error, delay };
+        let params = RetryParams {
+            fence,
+            error,
+            delay,
+        };
         let state = self.retrying(|| self.store.job_retry(&params)).await?;
         if state == JobState::Discarded {
             tracing::warn!(job = fence.job_id, "attempts used up; job discarded");

@@ -55,7 +55,9 @@ impl Producer {
                                 Some(worker) => {
                                     running.spawn(self.executor.clone().run(worker.clone(), job));
                                 }
-                                None => tracing::error!(job = job.id, kind = %job.kind, "claimed a job of an unregistered kind"),
+                                None => {
+                                    tracing::error!(job = job.id, kind = %job.kind, "claimed a job of an unregistered kind")
+                                }
                             }
                         }
                     }

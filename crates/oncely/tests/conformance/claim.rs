@@ -13,14 +13,28 @@ async fn claim_takes_at_most_the_limit_in_priority_order(db: TestDb) {
     let store = db.store().await;
     let mut ids = Vec::new();
     for priority in [5, 0, 9, 0, 3] {
-        ids.push(store.job_insert(&job().with_priority(priority)).await.expect("insert").job.id);
+        ids.push(
+            store
+                .job_insert(&job().with_priority(priority))
+                .await
+                .expect("insert")
+                .job
+                .id,
+        );
     }
     let first = store.job_claim(&claim_params(3)).await.expect("claim");
     let got: Vec<i64> = first.iter().map(|j| j.id).collect();
     assert_eq!(got, vec![ids[1], ids[3], ids[4]], "priority 0, 0, 3");
     let rest = store.job_claim(&claim_params(10)).await.expect("claim");
-    assert_eq!(rest.iter().map(|j| j.id).collect::<Vec<_>>(), vec![ids[0], ids[2]]);
-    assert!(store.job_claim(&claim_params(10)).await.expect("claim").is_empty());
+    assert_eq!(
+        rest.iter().map(|j| j.id).collect::<Vec<_>>(),
+        vec![ids[0], ids[2]]
+    );
+    assert!(store
+        .job_claim(&claim_params(10))
+        .await
+        .expect("claim")
+        .is_empty());
 }
 
 both!(claim_respects_queue_kind_and_run_at);
@@ -36,9 +50,20 @@ async fn claim_respects_queue_kind_and_run_at(db: TestDb) {
         .job_insert(&job().with_run_at(Utc::now() + chrono::Duration::hours(1)))
         .await
         .expect("insert");
-    assert!(store.job_claim(&claim_params(10)).await.expect("claim").is_empty());
+    assert!(store
+        .job_claim(&claim_params(10))
+        .await
+        .expect("claim")
+        .is_empty());
     db.make_due().await;
-    assert_eq!(store.job_claim(&claim_params(10)).await.expect("claim").len(), 1);
+    assert_eq!(
+        store
+            .job_claim(&claim_params(10))
+            .await
+            .expect("claim")
+            .len(),
+        1
+    );
 }
 
 both!(claim_sets_attempt_lease_and_a_growing_fence);

@@ -15,7 +15,11 @@ async fn stale_attempt_cannot_write(db: TestDb) {
     db.expire_leases().await;
     let rescued = store.job_rescue_expired(100).await.expect("rescue");
     assert_eq!(rescued.retried, 1);
-    let fresh = store.job_claim(&claim_params(1)).await.expect("claim").remove(0);
+    let fresh = store
+        .job_claim(&claim_params(1))
+        .await
+        .expect("claim")
+        .remove(0);
     let old = Fence::of(&stale);
     let expect_lost = |result: Result<(), Error>, what: &str| match result {
         Err(Error::LeaseLost(lost)) => {
@@ -25,16 +29,29 @@ async fn stale_attempt_cannot_write(db: TestDb) {
         other => panic!("{what}: expected LeaseLost, got {other:?}"),
     };
     expect_lost(store.job_complete(old).await, "complete");
-    expect_lost(store.job_heartbeat(old, Duration::from_secs(30)).await.map(|_| ()), "heartbeat");
     expect_lost(
         store
-            .job_retry(&RetryParams { fence: old, error: "x".into(), delay: Duration::ZERO })
+            .job_heartbeat(old, Duration::from_secs(30))
+            .await
+            .map(|_| ()),
+        "heartbeat",
+    );
+    expect_lost(
+        store
+            .job_retry(&RetryParams {
+                fence: old,
+                error: "x".into(),
+                delay: Duration::ZERO,
+            })
             .await
             .map(|_| ()),
         "retry",
     );
     expect_lost(store.job_discard(old, "x").await, "discard");
-    expect_lost(store.job_snooze(old, Duration::from_secs(1)).await, "snooze");
+    expect_lost(
+        store.job_snooze(old, Duration::from_secs(1)).await,
+        "snooze",
+    );
     expect_lost(store.job_cancel_running(old, "x").await, "cancel");
     expect_lost(store.job_release(old, "x").await.map(|_| ()), "release");
     // The fresh holder is untouched and can complete.
@@ -42,9 +59,15 @@ async fn stale_attempt_cannot_write(db: TestDb) {
     assert_eq!(now.state, JobState::Running);
     assert_eq!(now.fence, fresh.fence);
     assert_eq!(now.lease_expires_at, fresh.lease_expires_at);
-    store.job_complete(Fence::of(&fresh)).await.expect("complete");
+    store
+        .job_complete(Fence::of(&fresh))
+        .await
+        .expect("complete");
     // Completing twice with the same token is a no-op success; the stale one still fails.
-    store.job_complete(Fence::of(&fresh)).await.expect("complete again");
+    store
+        .job_complete(Fence::of(&fresh))
+        .await
+        .expect("complete again");
     assert!(store.job_complete(old).await.unwrap_err().is_lease_lost());
 }
 
@@ -52,7 +75,10 @@ both!(write_after_final_state_is_lease_lost);
 async fn write_after_final_state_is_lease_lost(db: TestDb) {
     let store = db.store().await;
     let j = insert_and_claim(&store).await;
-    store.job_discard(Fence::of(&j), "bad").await.expect("discard");
+    store
+        .job_discard(Fence::of(&j), "bad")
+        .await
+        .expect("discard");
     match store.job_complete(Fence::of(&j)).await {
         Err(Error::LeaseLost(lost)) => {
             assert_eq!(lost.current_state, Some(JobState::Discarded));
@@ -60,7 +86,10 @@ async fn write_after_final_state_is_lease_lost(db: TestDb) {
         }
         other => panic!("expected LeaseLost, got {other:?}"),
     }
-    let missing = Fence { job_id: 987_654, fence: 1 };
+    let missing = Fence {
+        job_id: 987_654,
+        fence: 1,
+    };
     match store.job_complete(missing).await {
         Err(Error::LeaseLost(lost)) => assert_eq!(lost.current_state, None),
         other => panic!("expected LeaseLost, got {other:?}"),
@@ -73,7 +102,10 @@ async fn cancelled_running_job_rejects_its_worker(db: TestDb) {
     let j = insert_and_claim(&store).await;
     let cancelled = store.job_cancel(j.id).await.expect("cancel");
     assert_eq!(cancelled.state, JobState::Cancelled);
-    match store.job_heartbeat(Fence::of(&j), Duration::from_secs(30)).await {
+    match store
+        .job_heartbeat(Fence::of(&j), Duration::from_secs(30))
+        .await
+    {
         Err(Error::LeaseLost(lost)) => {
             assert_eq!(lost.current_state, Some(JobState::Cancelled));
             assert!(lost.to_string().contains("cancelled"));

@@ -43,11 +43,22 @@ async fn invalid_jobs_write_nothing(db: TestDb) {
         NewJob::new("bad queue!", "k", json!({})),
         NewJob::new("q", "k", json!("scalar")),
         job().with_priority(42),
-        NewJob::new("q", "k", json!({"blob": "x".repeat(oncely::job::MAX_ARGS_BYTES)})),
+        NewJob::new(
+            "q",
+            "k",
+            json!({"blob": "x".repeat(oncely::job::MAX_ARGS_BYTES)}),
+        ),
     ] {
-        assert!(matches!(store.job_insert(&bad).await, Err(Error::Invalid(_))));
+        assert!(matches!(
+            store.job_insert(&bad).await,
+            Err(Error::Invalid(_))
+        ));
     }
-    assert!(store.job_list(&Default::default()).await.expect("list").is_empty());
+    assert!(store
+        .job_list(&Default::default())
+        .await
+        .expect("list")
+        .is_empty());
 }
 
 both!(duplicate_unique_key_returns_the_existing_job);
@@ -99,7 +110,10 @@ async fn sixteen_racing_inserters_leave_one_row(db: TestDb) {
     }
     ids.dedup();
     assert_eq!(inserted, 1, "exactly one insert took effect");
-    assert!(ids.windows(2).all(|w| w[0] == w[1]), "all saw one job: {ids:?}");
+    assert!(
+        ids.windows(2).all(|w| w[0] == w[1]),
+        "all saw one job: {ids:?}"
+    );
     let all = stores[0].job_list(&Default::default()).await.expect("list");
     assert_eq!(all.len(), 1);
 }

@@ -10,30 +10,58 @@ both!(cancel_and_retry_now_follow_the_state_machine);
 async fn cancel_and_retry_now_follow_the_state_machine(db: TestDb) {
     let store = db.store().await;
     let j = store.job_insert(&job()).await.expect("insert").job;
-    assert_eq!(store.job_cancel(j.id).await.expect("cancel").state, JobState::Cancelled);
+    assert_eq!(
+        store.job_cancel(j.id).await.expect("cancel").state,
+        JobState::Cancelled
+    );
     assert!(matches!(
         store.job_cancel(j.id).await,
-        Err(Error::InvalidTransition { state: JobState::Cancelled, .. })
+        Err(Error::InvalidTransition {
+            state: JobState::Cancelled,
+            ..
+        })
     ));
     let again = store.job_retry_now(j.id).await.expect("retry");
     assert_eq!(again.state, JobState::Available);
     assert!(again.finalized_at.is_none());
-    let running = store.job_claim(&super::support::claim_params(1)).await.expect("claim");
+    let running = store
+        .job_claim(&super::support::claim_params(1))
+        .await
+        .expect("claim");
     assert_eq!(running.len(), 1);
     assert!(matches!(
         store.job_retry_now(running[0].id).await,
-        Err(Error::InvalidTransition { state: JobState::Running, .. })
+        Err(Error::InvalidTransition {
+            state: JobState::Running,
+            ..
+        })
     ));
-    assert!(matches!(store.job_cancel(424_242).await, Err(Error::NotFound(424_242))));
-    assert!(matches!(store.job_retry_now(424_242).await, Err(Error::NotFound(424_242))));
+    assert!(matches!(
+        store.job_cancel(424_242).await,
+        Err(Error::NotFound(424_242))
+    ));
+    assert!(matches!(
+        store.job_retry_now(424_242).await,
+        Err(Error::NotFound(424_242))
+    ));
 }
 
 both!(retry_now_gives_an_exhausted_job_one_more_attempt);
 async fn retry_now_gives_an_exhausted_job_one_more_attempt(db: TestDb) {
     let store = db.store().await;
-    store.job_insert(&job().with_max_attempts(1)).await.expect("insert");
-    let j = store.job_claim(&super::support::claim_params(1)).await.expect("claim").remove(0);
-    store.job_discard(oncely::Fence::of(&j), "gave up").await.expect("discard");
+    store
+        .job_insert(&job().with_max_attempts(1))
+        .await
+        .expect("insert");
+    let j = store
+        .job_claim(&super::support::claim_params(1))
+        .await
+        .expect("claim")
+        .remove(0);
+    store
+        .job_discard(oncely::Fence::of(&j), "gave up")
+        .await
+        .expect("discard");
     let again = store.job_retry_now(j.id).await.expect("retry");
     assert_eq!((again.state, again.max_attempts), (JobState::Available, 2));
 }
@@ -46,18 +74,30 @@ async fn list_and_counts_filter_by_state_and_queue(db: TestDb) {
     store.job_insert(&other).await.expect("insert");
     let running = insert_and_claim(&store).await;
     let listed = store
-        .job_list(&JobFilter { state: Some(JobState::Running), ..Default::default() })
+        .job_list(&JobFilter {
+            state: Some(JobState::Running),
+            ..Default::default()
+        })
         .await
         .expect("list");
-    assert_eq!(listed.iter().map(|j| j.id).collect::<Vec<_>>(), vec![running.id]);
+    assert_eq!(
+        listed.iter().map(|j| j.id).collect::<Vec<_>>(),
+        vec![running.id]
+    );
     let in_other = store
-        .job_list(&JobFilter { queue: Some("other".into()), ..Default::default() })
+        .job_list(&JobFilter {
+            queue: Some("other".into()),
+            ..Default::default()
+        })
         .await
         .expect("list");
     assert_eq!(in_other.len(), 1);
     let counts = store.queue_counts().await.expect("counts");
     let find = |q: &str, s: JobState| {
-        counts.iter().find(|c| c.queue == q && c.state == s).map(|c| c.count)
+        counts
+            .iter()
+            .find(|c| c.queue == q && c.state == s)
+            .map(|c| c.count)
     };
     assert_eq!(find("q", JobState::Running), Some(1));
     assert_eq!(find("other", JobState::Available), Some(1));
@@ -67,8 +107,11 @@ both!(corrupt_row_is_an_error_not_a_panic);
 async fn corrupt_row_is_an_error_not_a_panic(db: TestDb) {
     let store = db.store().await;
     let j = store.job_insert(&job()).await.expect("insert").job;
-    db.exec(&format!("UPDATE oncely_jobs SET errors = '{{\"not\": \"a list\"}}' WHERE id = {}", j.id))
-        .await;
+    db.exec(&format!(
+        "UPDATE oncely_jobs SET errors = '{{\"not\": \"a list\"}}' WHERE id = {}",
+        j.id
+    ))
+    .await;
     match store.job_get(j.id).await {
         Err(Error::CorruptRow { id, .. }) => assert_eq!(id, Some(j.id)),
         other => panic!("expected CorruptRow, got {other:?}"),

@@ -64,12 +64,22 @@ impl PgDriver {
         &self.pool
     }
 
-    async fn fenced(&self, sql: &'static str, fence: Fence, extra: Extra<'_>) -> Result<PgRowValue> {
+    async fn fenced(
+        &self,
+        sql: &'static str,
+        fence: Fence,
+        extra: Extra<'_>,
+    ) -> Result<PgRowValue> {
         let mut conn = self.pool.acquire().await?;
         fenced_on(&mut conn, sql, fence, extra).await
     }
 
-    async fn operator_write(&self, sql: &'static str, id: i64, action: &'static str) -> Result<Job> {
+    async fn operator_write(
+        &self,
+        sql: &'static str,
+        id: i64,
+        action: &'static str,
+    ) -> Result<Job> {
         if let Some(row) = sqlx::query(sql).bind(id).fetch_optional(&self.pool).await? {
             return rows::job(&row);
         }
@@ -138,7 +148,10 @@ async fn fenced_on(
 fn returned_state(fence: Fence, value: PgRowValue) -> Result<JobState> {
     match value {
         PgRowValue::Text(raw) => decode::state(fence.job_id, &raw),
-        _ => Err(decode::corrupt(Some(fence.job_id), "state was not returned")),
+        _ => Err(decode::corrupt(
+            Some(fence.job_id),
+            "state was not returned",
+        )),
     }
 }
 
@@ -185,9 +198,14 @@ pub async fn insert_tx(conn: &mut PgConnection, job: &NewJob) -> Result<InsertOu
 /// Completes the attempt inside the caller's transaction, so the
 /// application's own writes and the completion commit together or not at all.
 pub async fn complete_tx(conn: &mut PgConnection, fence: Fence) -> Result<()> {
-    fenced_on(conn, include_str!("sql/job_complete.sql"), fence, Extra::None)
-        .await
-        .map(|_| ())
+    fenced_on(
+        conn,
+        include_str!("sql/job_complete.sql"),
+        fence,
+        Extra::None,
+    )
+    .await
+    .map(|_| ())
 }
 
 #[async_trait]
@@ -252,7 +270,10 @@ impl Driver for PgDriver {
             .await?
         {
             PgRowValue::Time(t) => Ok(t),
-            _ => Err(decode::corrupt(Some(fence.job_id), "lease was not returned")),
+            _ => Err(decode::corrupt(
+                Some(fence.job_id),
+                "lease was not returned",
+            )),
         }
     }
 
@@ -284,9 +305,13 @@ impl Driver for PgDriver {
     }
 
     async fn job_discard(&self, fence: Fence, error: &str) -> Result<()> {
-        self.fenced(include_str!("sql/job_discard.sql"), fence, Extra::Text(error))
-            .await
-            .map(|_| ())
+        self.fenced(
+            include_str!("sql/job_discard.sql"),
+            fence,
+            Extra::Text(error),
+        )
+        .await
+        .map(|_| ())
     }
 
     async fn job_snooze(&self, fence: Fence, delay: Duration) -> Result<()> {
@@ -311,7 +336,11 @@ impl Driver for PgDriver {
 
     async fn job_release(&self, fence: Fence, reason: &str) -> Result<JobState> {
         let value = self
-            .fenced(include_str!("sql/job_release.sql"), fence, Extra::Text(reason))
+            .fenced(
+                include_str!("sql/job_release.sql"),
+                fence,
+                Extra::Text(reason),
+            )
             .await?;
         returned_state(fence, value)
     }

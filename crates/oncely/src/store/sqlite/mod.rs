@@ -5,7 +5,9 @@
 //! block and writers queue instead of failing; every write runs in a
 //! `BEGIN IMMEDIATE` transaction, so two processes cannot both read a job as
 //! claimable and then both claim it; fencing tokens come from one counter row
-//! updated in the claiming transaction.
+//! updated in the claiming transaction. Within one process, writers take a
+//! FIFO gate before `BEGIN IMMEDIATE`, so they queue fairly instead of
+//! spinning in SQLite's busy handler; across processes the busy timeout applies.
 
 mod migrations;
 mod rows;
@@ -33,6 +35,8 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 #[derive(Debug, Clone)]
 pub struct SqliteDriver {
     pool: SqlitePool,
+    /// One writer at a time from this process (see the module doc).
+    write_gate: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 impl SqliteDriver {
@@ -48,7 +52,10 @@ impl SqliteDriver {
             .max_connections(8)
             .connect_with(options)
             .await?;
-        Ok(SqliteDriver { pool })
+        Ok(SqliteDriver {
+            pool,
+            write_gate: Default::default(),
+        })
     }
 
     /// The connection pool, for applications that keep their own tables in
@@ -57,15 +64,28 @@ impl SqliteDriver {
         &self.pool
     }
 
+    /// Begins an immediate (write) transaction behind the process's write gate.
+    async fn begin_write(&self) -> Result<WriteTx<'_>> {
+        let gate = self.write_gate.lock().await;
+        let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        Ok(WriteTx { tx, _gate: gate })
+    }
+
     /// Runs one fenced statement (`?1` id, `?2` fence, then `extra` binds) in
     /// an immediate transaction. Returns the first column of the returned row,
     /// or `LeaseLost` when the fence did not match.
     async fn fenced(&self, sql: &'static str, fence: Fence, extra: &[String]) -> Result<String> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let row = fenced_on(&mut tx, sql, fence, extra).await?;
-        tx.commit().await?;
+        let mut w = self.begin_write().await?;
+        let row = fenced_on(&mut w.tx, sql, fence, extra).await?;
+        w.tx.commit().await?;
         Ok(row)
     }
+}
+
+/// A write transaction and the gate it holds until it ends.
+struct WriteTx<'a> {
+    tx: sqlx::Transaction<'static, sqlx::Sqlite>,
+    _gate: tokio::sync::MutexGuard<'a, ()>,
 }
 
 /// A fenced statement on a connection the caller controls.
@@ -164,9 +184,9 @@ impl Driver for SqliteDriver {
 
     async fn job_insert(&self, job: &NewJob) -> Result<InsertOutcome> {
         job.validate()?;
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let outcome = insert_tx(&mut tx, job).await?;
-        tx.commit().await?;
+        let mut w = self.begin_write().await?;
+        let outcome = insert_tx(&mut w.tx, job).await?;
+        w.tx.commit().await?;
         Ok(outcome)
     }
 
@@ -177,10 +197,11 @@ impl Driver for SqliteDriver {
         let kinds = serde_json::to_string(&params.kinds).map_err(|e| {
             crate::Error::Invalid(crate::error::ValidationError::Args(e.to_string()))
         })?;
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut w = self.begin_write().await?;
+        let tx = &mut w.tx;
         let last: i64 = sqlx::query_scalar(include_str!("sql/fence_reserve.sql"))
             .bind(i64::from(params.limit))
-            .fetch_one(&mut *tx)
+            .fetch_one(&mut **tx)
             .await?;
         let base = last - i64::from(params.limit);
         let rows = sqlx::query(include_str!("sql/job_claim.sql"))
@@ -190,9 +211,9 @@ impl Driver for SqliteDriver {
             .bind(base)
             .bind(sqlite_modifier(params.lease))
             .bind(&params.worker_id)
-            .fetch_all(&mut *tx)
+            .fetch_all(&mut **tx)
             .await?;
-        tx.commit().await?;
+        w.tx.commit().await?;
         let mut jobs = rows.iter().map(rows::job).collect::<Result<Vec<_>>>()?;
         jobs.sort_by_key(|j| (j.priority, j.run_at, j.id));
         Ok(jobs)
@@ -270,12 +291,12 @@ impl Driver for SqliteDriver {
     }
 
     async fn job_rescue_expired(&self, limit: u32) -> Result<RescueReport> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut w = self.begin_write().await?;
         let states: Vec<String> = sqlx::query_scalar(include_str!("sql/job_rescue_expired.sql"))
             .bind(i64::from(limit))
-            .fetch_all(&mut *tx)
+            .fetch_all(&mut *w.tx)
             .await?;
-        tx.commit().await?;
+        w.tx.commit().await?;
         let mut report = RescueReport::default();
         for raw in states {
             report.count(decode::state(0, &raw)?);
@@ -333,14 +354,20 @@ impl Driver for SqliteDriver {
 
 impl SqliteDriver {
     /// An operator's unfenced write on one job; explains a refusal.
-    async fn operator_write(&self, sql: &'static str, id: i64, action: &'static str) -> Result<Job> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let row = sqlx::query(sql).bind(id).fetch_optional(&mut *tx).await?;
+    async fn operator_write(
+        &self,
+        sql: &'static str,
+        id: i64,
+        action: &'static str,
+    ) -> Result<Job> {
+        let mut w = self.begin_write().await?;
+        let tx = &mut w.tx;
+        let row = sqlx::query(sql).bind(id).fetch_optional(&mut **tx).await?;
         let result = match row {
             Some(row) => rows::job(&row),
             None => match sqlx::query(include_str!("sql/job_get.sql"))
                 .bind(id)
-                .fetch_optional(&mut *tx)
+                .fetch_optional(&mut **tx)
                 .await?
             {
                 None => Err(crate::Error::NotFound(id)),
@@ -351,7 +378,7 @@ impl SqliteDriver {
                 }),
             },
         };
-        tx.commit().await?;
+        w.tx.commit().await?;
         result
     }
 }

@@ -1,0 +1,15 @@
+//! The worker runtime end to end, in one process, on both backends:
+//! draining, outcomes, heartbeats, cancellation, timeouts, shutdown, wake-ups.
+
+#[macro_use]
+#[path = "common/both.rs"]
+mod both;
+
+#[path = "runtime/drain.rs"]
+mod drain;
+#[path = "runtime/lifecycle.rs"]
+mod lifecycle;
+#[path = "runtime/outcomes.rs"]
+mod outcomes;
+#[path = "runtime/support.rs"]
+mod support;
