@@ -1,0 +1,150 @@
+//! Argument definitions.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Run work once and only once across many servers sharing one database.
+#[derive(Debug, Parser)]
+#[command(name = "oncely", version, about)]
+pub struct Cli {
+    /// Database URL: postgres://…, postgresql://… or sqlite://PATH.
+    #[arg(long, env = "ONCELY_DATABASE_URL", default_value = oncely::store::DatabaseUrl::DEFAULT, global = true)]
+    pub database_url: String,
+
+    /// More logging (-v debug, -vv everything). ONCELY_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create or upgrade the database schema (a second run does nothing).
+    Migrate,
+    /// Insert a job and print its id.
+    Enqueue(EnqueueArgs),
+    /// Run `command` jobs until SIGTERM or Ctrl-C, then shut down gracefully.
+    Worker(WorkerArgs),
+    /// Inspect and operate jobs.
+    #[command(subcommand)]
+    Jobs(JobsCommand),
+    /// Job counts per queue and state.
+    Queues(FormatArg),
+}
+
+/// `oncely enqueue`.
+#[derive(Debug, Args)]
+pub struct EnqueueArgs {
+    /// Queue name ([A-Za-z0-9_.-]{1,128}).
+    #[arg(long, default_value = "default")]
+    pub queue: String,
+    /// Job kind (not with a trailing command).
+    #[arg(long)]
+    pub kind: Option<String>,
+    /// Job args as a JSON object or array (with --kind).
+    #[arg(long, conflicts_with = "args_file")]
+    pub args: Option<String>,
+    /// Read the job args from this file (`-` for stdin), for large payloads.
+    #[arg(long, value_name = "PATH")]
+    pub args_file: Option<std::path::PathBuf>,
+    /// Run no earlier than this instant (RFC 3339).
+    #[arg(long)]
+    pub run_at: Option<String>,
+    /// Deduplicate: while a job with this key is not final, return it instead.
+    #[arg(long)]
+    pub unique_key: Option<String>,
+    /// Attempts before the job is discarded (1..=1000).
+    #[arg(long, default_value_t = 20)]
+    pub max_attempts: i32,
+    /// 0 (runs first) to 9.
+    #[arg(long, default_value_t = 0)]
+    pub priority: i16,
+    /// Never repeat an attempt that may have started: a vanished worker leaves the job in doubt.
+    #[arg(long)]
+    pub at_most_once: bool,
+    /// Time limit of each attempt, in seconds.
+    #[arg(long)]
+    pub timeout_secs: Option<f64>,
+    /// The program and its arguments, for a `command` job: `-- PROGRAM ARGS...`.
+    #[arg(last = true)]
+    pub command: Vec<String>,
+}
+
+/// `oncely worker`.
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    /// Queues and their concurrency on this worker, as `q1=10,q2=4`.
+    #[arg(long, default_value = "default=10")]
+    pub queues: String,
+    /// Lease length in seconds (heartbeats every third of it).
+    #[arg(long, default_value_t = 30.0)]
+    pub lease_secs: f64,
+    /// Seconds running jobs may finish after SIGTERM before their leases are handed back.
+    #[arg(long, default_value_t = 30.0)]
+    pub shutdown_grace_secs: f64,
+    /// Poll period in milliseconds (the fallback when notifications are missed).
+    #[arg(long, default_value_t = 1000)]
+    pub poll_interval_ms: u64,
+    /// Name recorded on claimed jobs (default: host-pid-random).
+    #[arg(long)]
+    pub worker_id: Option<String>,
+}
+
+/// `oncely jobs ...`.
+#[derive(Debug, Subcommand)]
+pub enum JobsCommand {
+    /// List jobs, newest first.
+    List(ListArgs),
+    /// Show one job in full (JSON).
+    Show {
+        /// The job id.
+        id: i64,
+    },
+    /// Make a job that is not running available now.
+    Retry {
+        /// The job id.
+        id: i64,
+    },
+    /// Cancel a job that is not final (a running one too).
+    Cancel {
+        /// The job id.
+        id: i64,
+    },
+}
+
+/// `oncely jobs list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Only this state (scheduled, available, running, retryable, completed, discarded, cancelled, in_doubt).
+    #[arg(long)]
+    pub state: Option<String>,
+    /// Only this queue.
+    #[arg(long)]
+    pub queue: Option<String>,
+    /// At most this many jobs.
+    #[arg(long, default_value_t = 100)]
+    pub limit: u32,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+/// A `--format` flag alone.
+#[derive(Debug, Args)]
+pub struct FormatArg {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Aligned columns for people.
+    Table,
+    /// JSON for programs.
+    Json,
+}

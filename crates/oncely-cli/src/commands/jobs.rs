@@ -1,0 +1,93 @@
+//! `oncely jobs list|show|retry|cancel`.
+
+use oncely::store::JobFilter;
+use oncely::{JobState, Store};
+
+use crate::cli::{Format, JobsCommand, ListArgs};
+use crate::error::CliError;
+use crate::output::{table, truncate};
+
+pub async fn run(store: &Store, command: JobsCommand) -> Result<(), CliError> {
+    match command {
+        JobsCommand::List(args) => list(store, args).await,
+        JobsCommand::Show { id } => {
+            let job = store
+                .job_get(id)
+                .await?
+                .ok_or(oncely::Error::NotFound(id))?;
+            print_json(&job)
+        }
+        JobsCommand::Retry { id } => {
+            let job = store.job_retry_now(id).await?;
+            println!(
+                "job {} is {} (attempt {} of {})",
+                job.id, job.state, job.attempt, job.max_attempts
+            );
+            Ok(())
+        }
+        JobsCommand::Cancel { id } => {
+            let job = store.job_cancel(id).await?;
+            println!("job {} is {}", job.id, job.state);
+            Ok(())
+        }
+    }
+}
+
+async fn list(store: &Store, args: ListArgs) -> Result<(), CliError> {
+    let state = args
+        .state
+        .as_deref()
+        .map(str::parse::<JobState>)
+        .transpose()?;
+    if let Some(queue) = &args.queue {
+        oncely::job::validate_queue(queue)?;
+    }
+    let jobs = store
+        .job_list(&JobFilter {
+            state,
+            queue: args.queue,
+            limit: Some(args.limit),
+        })
+        .await?;
+    if args.format == Format::Json {
+        return print_json(&jobs);
+    }
+    let rows: Vec<Vec<String>> = jobs
+        .iter()
+        .map(|j| {
+            vec![
+                j.id.to_string(),
+                j.state.to_string(),
+                j.queue.clone(),
+                j.kind.clone(),
+                format!("{}/{}", j.attempt, j.max_attempts),
+                j.run_at.format("%Y-%m-%d %H:%M:%S").to_string(),
+                j.errors
+                    .last()
+                    .map(|e| truncate(&e.error, 60))
+                    .unwrap_or_default(),
+            ]
+        })
+        .collect();
+    table(
+        &mut std::io::stdout().lock(),
+        &[
+            "ID",
+            "STATE",
+            "QUEUE",
+            "KIND",
+            "ATTEMPT",
+            "RUN_AT (UTC)",
+            "LAST ERROR",
+        ],
+        &rows,
+    )?;
+    Ok(())
+}
+
+fn print_json(value: &impl serde::Serialize) -> Result<(), CliError> {
+    let text = serde_json::to_string_pretty(value)
+        .map_err(|e| CliError::Output(std::io::Error::other(e)))?;
+    println!("{text}");
+    Ok(())
+}

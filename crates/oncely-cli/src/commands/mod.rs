@@ -1,0 +1,35 @@
+//! One module per subcommand.
+
+mod enqueue;
+mod jobs;
+mod queues;
+mod worker;
+
+use crate::cli::{Cli, Command};
+use crate::error::CliError;
+
+/// Runs the parsed command line.
+pub async fn run(cli: Cli) -> Result<(), CliError> {
+    let store = oncely::connect(&cli.database_url).await?;
+    if !matches!(cli.command, Command::Migrate) {
+        store.check_schema().await?;
+    }
+    match cli.command {
+        Command::Migrate => {
+            let report = store.migrate().await?;
+            if report.applied.is_empty() {
+                println!("schema is current (version {})", report.to);
+            } else {
+                println!(
+                    "migrated schema from version {} to {} (applied {:?})",
+                    report.from, report.to, report.applied
+                );
+            }
+            Ok(())
+        }
+        Command::Enqueue(args) => enqueue::run(&store, args).await,
+        Command::Worker(args) => worker::run(store, args).await,
+        Command::Jobs(command) => jobs::run(&store, command).await,
+        Command::Queues(format) => queues::run(&store, format.format).await,
+    }
+}

@@ -1,0 +1,100 @@
+//! `oncely worker`: runs `command` jobs until SIGTERM or Ctrl-C.
+
+use std::time::Duration;
+
+use oncely::kinds::command::{CommandWorker, KIND};
+use oncely::worker::ClientConfig;
+use oncely::{Client, Store};
+
+use crate::cli::WorkerArgs;
+use crate::error::CliError;
+
+pub async fn run(store: Store, args: WorkerArgs) -> Result<(), CliError> {
+    let queues = parse_queues(&args.queues)?;
+    let secs = |name: &str, v: f64| {
+        Duration::try_from_secs_f64(v)
+            .ok()
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| CliError::Usage(format!("--{name} {v} must be positive")))
+    };
+    let mut config = ClientConfig::default().with_lease(secs("lease-secs", args.lease_secs)?);
+    config.shutdown_grace = Duration::try_from_secs_f64(args.shutdown_grace_secs)
+        .map_err(|_| CliError::Usage("--shutdown-grace-secs must be 0 or more".into()))?;
+    config.poll_interval = Duration::from_millis(args.poll_interval_ms.max(1));
+    config.rescue_every = config.rescue_every.min(config.lease);
+    if let Some(id) = args.worker_id {
+        config.worker_id = id;
+    }
+    let mut builder = Client::builder(store)
+        .config(config)
+        .register(KIND, CommandWorker);
+    for (queue, concurrency) in &queues {
+        builder = builder.queue(queue.clone(), *concurrency);
+    }
+    let client = builder.build()?;
+    tracing::info!(worker = %client.config().worker_id, queues = %args.queues, "worker started");
+    client.run_until(shutdown_signal()).await;
+    tracing::info!("worker stopped");
+    Ok(())
+}
+
+/// `q1=10,q2=4` into pairs; a bare `q` means concurrency 10.
+fn parse_queues(spec: &str) -> Result<Vec<(String, u32)>, CliError> {
+    let mut queues = Vec::new();
+    for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (name, n) = match part.split_once('=') {
+            Some((name, n)) => {
+                let n: u32 = n.trim().parse().ok().filter(|n| *n > 0).ok_or_else(|| {
+                    CliError::Usage(format!("--queues: {part:?} needs a positive concurrency"))
+                })?;
+                (name.trim(), n)
+            }
+            None => (part, 10),
+        };
+        oncely::job::validate_queue(name)?;
+        queues.push((name.to_owned(), n));
+    }
+    if queues.is_empty() {
+        return Err(CliError::Usage("--queues names no queue".into()));
+    }
+    Ok(queues)
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+    tracing::info!("shutdown requested: no new jobs; running jobs may finish");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_queues;
+
+    #[test]
+    fn parses_queue_specs() {
+        assert_eq!(
+            parse_queues("a=10, b=4,c").expect("ok"),
+            vec![("a".into(), 10), ("b".into(), 4), ("c".into(), 10)]
+        );
+        for bad in ["", "a=0", "a=x", "bad name=3", ","] {
+            assert!(parse_queues(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+}

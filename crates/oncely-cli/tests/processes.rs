@@ -1,0 +1,11 @@
+//! The `oncely` binary as real OS processes: draining, kill -9, SIGTERM,
+//! clock skew, and bad input at the command line.
+
+#[path = "processes/bad_input.rs"]
+mod bad_input;
+#[path = "processes/crashes.rs"]
+mod crashes;
+#[path = "processes/drain.rs"]
+mod drain;
+#[path = "processes/support.rs"]
+mod support;

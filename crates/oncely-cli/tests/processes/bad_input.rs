@@ -1,0 +1,155 @@
+//! Bad input at the command line: a clear message, a non-zero exit, nothing written.
+
+use oncely_testkit::{Backend, TestDb};
+
+use super::support::oncely;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_is_refused_and_writes_nothing() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let huge_file = dir.path().join("huge.json");
+    std::fs::write(
+        &huge_file,
+        format!(
+            "{{\"blob\": \"{}\"}}",
+            "x".repeat(oncely::job::MAX_ARGS_BYTES)
+        ),
+    )
+    .expect("write");
+    let huge = huge_file.display().to_string();
+    let long_queue = "q".repeat(129);
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["enqueue", "--kind", "k", "--args", "{not json"],
+            "not valid JSON",
+        ),
+        (
+            vec![
+                "enqueue",
+                "--queue",
+                "bad queue",
+                "--kind",
+                "k",
+                "--args",
+                "{}",
+            ],
+            "queue name",
+        ),
+        (
+            vec![
+                "enqueue",
+                "--queue",
+                &long_queue,
+                "--kind",
+                "k",
+                "--args",
+                "{}",
+            ],
+            "queue name",
+        ),
+        (
+            vec!["enqueue", "--kind", "k", "--args", "42"],
+            "object or array",
+        ),
+        (
+            vec!["enqueue", "--kind", "k", "--args-file", &huge],
+            "over the limit",
+        ),
+        (
+            vec!["enqueue", "--kind", "k", "--args-file", "/no/such/file"],
+            "cannot read",
+        ),
+        (
+            vec![
+                "enqueue",
+                "--kind",
+                "k",
+                "--args",
+                "{}",
+                "--args-file",
+                &huge,
+            ],
+            "cannot be used with",
+        ),
+        (
+            vec!["enqueue", "--kind", "k", "--args", "{}", "--priority", "12"],
+            "priority",
+        ),
+        (
+            vec![
+                "enqueue", "--kind", "k", "--args", "{}", "--run-at", "tomorrow",
+            ],
+            "RFC 3339",
+        ),
+        (vec!["enqueue", "--kind", "k"], "--kind needs --args"),
+        (
+            vec!["enqueue", "--kind", "k", "--args", "{}", "--", "echo"],
+            "cannot be combined",
+        ),
+        (vec!["worker", "--queues", "q=0"], "positive concurrency"),
+        (vec!["jobs", "list", "--state", "done"], "unknown job state"),
+        (vec!["jobs", "show", "12345"], "not found"),
+    ];
+    for (args, expect) in cases {
+        let out = oncely(&db.url, &args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?} succeeded");
+        assert!(
+            stderr.contains(expect),
+            "{args:?}: stderr {stderr:?} lacks {expect:?}"
+        );
+    }
+    let store = db.store().await;
+    assert!(store
+        .job_list(&Default::default())
+        .await
+        .expect("list")
+        .is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unmigrated_database_says_to_migrate() {
+    let db = TestDb::sqlite_unmigrated();
+    let out = oncely(&db.url, &["queues"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("run `oncely migrate`"));
+    let out = oncely(&db.url, &["migrate"]);
+    assert!(out.status.success());
+    let out = oncely(&db.url, &["migrate"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("schema is current"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enqueue_prints_the_id_and_dedupes_unique_keys() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let first = oncely(
+        &db.url,
+        &[
+            "enqueue",
+            "--kind",
+            "k",
+            "--args",
+            "{}",
+            "--unique-key",
+            "u",
+        ],
+    );
+    let second = oncely(
+        &db.url,
+        &[
+            "enqueue",
+            "--kind",
+            "k",
+            "--args",
+            "{}",
+            "--unique-key",
+            "u",
+        ],
+    );
+    assert!(first.status.success() && second.status.success());
+    let id = String::from_utf8_lossy(&first.stdout).trim().to_owned();
+    assert!(id.parse::<i64>().is_ok(), "prints an id: {id:?}");
+    assert_eq!(String::from_utf8_lossy(&second.stdout).trim(), id);
+    assert!(String::from_utf8_lossy(&second.stderr).contains("already exists"));
+}
