@@ -56,7 +56,7 @@ async fn eight_clients_drain_5000_jobs_exactly_once(db: TestDb) {
         run.shutdown().await;
         completed_by_clients += client.stats().snapshot().completed;
     }
-    let runs = runs.lock().expect("lock");
+    let runs = runs.lock().expect("lock").clone();
     assert_eq!(runs.len(), JOBS, "every job ran");
     assert!(runs.values().all(|&n| n == 1), "a job ran twice");
     assert_eq!(completed_by_clients, JOBS as u64);

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Runs the whole test suite on a fresh machine: installs what the tests need
+# (PostgreSQL server binaries, libfaketime) when missing, then runs every test.
+# The PostgreSQL tests start their own throwaway cluster (or use DATABASE_URL).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_packages=()
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null 2>&1; then
+    need_packages+=(postgresql)
+fi
+if ! ls /usr/lib/*/faketime/libfaketime.so.1 /usr/lib/faketime/libfaketime.so.1 >/dev/null 2>&1; then
+    need_packages+=(faketime)
+fi
+if [ ${#need_packages[@]} -gt 0 ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "installing ${need_packages[*]} ..."
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq
+        apt-get install -y -qq --no-install-recommends "${need_packages[@]}" >/dev/null
+        # The Debian package starts a cluster of its own; the tests do not use it.
+        if command -v pg_ctlcluster >/dev/null 2>&1; then
+            for v in /etc/postgresql/*/main; do
+                [ -d "$v" ] && pg_ctlcluster "$(basename "$(dirname "$v")")" main stop 2>/dev/null || true
+            done
+        fi
+    else
+        echo "The tests need: ${need_packages[*]} (Debian packages). Install them, e.g." >&2
+        echo "  sudo apt-get install ${need_packages[*]}" >&2
+        exit 1
+    fi
+fi
+
+cargo test --workspace --all-targets "$@"
