@@ -31,8 +31,59 @@ pub enum Command {
     /// Inspect and operate jobs.
     #[command(subcommand)]
     Jobs(JobsCommand),
-    /// Job counts per queue and state.
+    /// Job counts per queue and state, and the current leader.
     Queues(FormatArg),
+    /// Periodic jobs that fire once per period across all servers.
+    #[command(subcommand)]
+    Schedule(ScheduleCommand),
+}
+
+/// `oncely schedule ...`.
+#[derive(Debug, Subcommand)]
+pub enum ScheduleCommand {
+    /// Add (or replace) a schedule running a program once per period.
+    Add(ScheduleAddArgs),
+    /// List schedules: last fired period, next period, the leader.
+    List(FormatArg),
+    /// Remove a schedule (periods already fired stay recorded).
+    Remove {
+        /// The schedule's name.
+        name: String,
+    },
+}
+
+/// `oncely schedule add`.
+#[derive(Debug, Args)]
+pub struct ScheduleAddArgs {
+    /// Unique name of the schedule.
+    pub name: String,
+    /// Cron expression: 5 fields, 6 with seconds first, or @hourly/@daily/@weekly/@monthly/@yearly.
+    #[arg(long, conflicts_with = "every", required_unless_present = "every")]
+    pub cron: Option<String>,
+    /// Instead of cron: a fixed period in whole seconds, aligned to the Unix epoch.
+    #[arg(long)]
+    pub every: Option<u64>,
+    /// IANA time zone of the cron expression (daylight saving handled).
+    #[arg(long, default_value = "UTC")]
+    pub tz: String,
+    /// Queue of the jobs.
+    #[arg(long, default_value = "default")]
+    pub queue: String,
+    /// Each period's job must run at most once (a vanished worker leaves it in doubt).
+    #[arg(long)]
+    pub at_most_once: bool,
+    /// Missed periods: skip (fire only on time), latest (fire the latest once), all (each, up to --catch-up-max).
+    #[arg(long, default_value = "latest")]
+    pub catch_up: String,
+    /// With --catch-up all: the most periods fired at once.
+    #[arg(long, default_value_t = 100)]
+    pub catch_up_max: u32,
+    /// Attempts of each period's job.
+    #[arg(long, default_value_t = 20)]
+    pub max_attempts: i32,
+    /// The program and its arguments: `-- PROGRAM ARGS...`.
+    #[arg(last = true, required = true)]
+    pub command: Vec<String>,
 }
 
 /// `oncely enqueue`.
@@ -88,9 +139,15 @@ pub struct WorkerArgs {
     /// Poll period in milliseconds (the fallback when notifications are missed).
     #[arg(long, default_value_t = 1000)]
     pub poll_interval_ms: u64,
-    /// Name recorded on claimed jobs (default: host-pid-random).
+    /// Name recorded on claimed jobs and in leader election (default: host-pid-random).
     #[arg(long)]
     pub worker_id: Option<String>,
+    /// Leadership lease in seconds: after a crash of the leader another takes over within it.
+    #[arg(long, default_value_t = 15.0)]
+    pub leader_ttl_secs: f64,
+    /// Do not take part in leader election (no rescuer, schedules or pruning from this worker).
+    #[arg(long)]
+    pub no_maintenance: bool,
 }
 
 /// `oncely jobs ...`.

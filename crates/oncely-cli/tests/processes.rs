@@ -7,5 +7,7 @@ mod bad_input;
 mod crashes;
 #[path = "processes/drain.rs"]
 mod drain;
+#[path = "processes/periodic.rs"]
+mod periodic;
 #[path = "processes/support.rs"]
 mod support;

@@ -44,6 +44,14 @@ pub enum Error {
     /// A fenced write came from an attempt that no longer holds the lease.
     #[error("{0}")]
     LeaseLost(LeaseLost),
+    /// A leader-only write came from a leader whose term is over.
+    #[error("leadership lost: {leader_id} no longer leads with term {term}")]
+    LeadershipLost {
+        /// Who believed it led.
+        leader_id: String,
+        /// The stale term.
+        term: i64,
+    },
     /// No job with this id exists.
     #[error("job {0} not found")]
     NotFound(i64),
@@ -143,6 +151,12 @@ pub enum ValidationError {
     /// A duration that must be positive was not.
     #[error("{0} must be positive")]
     NonPositive(&'static str),
+    /// Schedule names follow the kind rules.
+    #[error("schedule name {0:?} is invalid: use 1 to 128 characters from A-Z a-z 0-9 _ . : -")]
+    ScheduleName(String),
+    /// A cron expression, time zone or catch-up policy that does not work.
+    #[error("invalid schedule: {0}")]
+    Schedule(String),
     /// A job state name that does not exist.
     #[error("unknown job state {0:?}")]
     State(String),

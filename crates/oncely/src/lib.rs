@@ -10,7 +10,9 @@
 //! - [`worker`]: the runtime: a [`Client`] with per-queue producers that never
 //!   claim more than their free slots, an executor per job that heartbeats
 //!   and writes the outcome fenced on the claim's token, and graceful shutdown.
-//! - [`maintenance`]: services that keep the table healthy (the rescuer).
+//! - [`schedule`]: periodic jobs: cron or interval specs, catch-up policies.
+//! - [`maintenance`]: services run by the elected leader: rescuer, periodic
+//!   enqueuer, pruner; and the leader election itself.
 //! - [`kinds`]: built-in job kinds (`command`, the language-neutral worker).
 //! - [`error`]: typed errors; a lost lease is [`Error::LeaseLost`].
 //!
@@ -28,6 +30,7 @@ pub mod error;
 pub mod job;
 pub mod kinds;
 pub mod maintenance;
+pub mod schedule;
 pub mod store;
 pub mod worker;
 

@@ -19,5 +19,7 @@ mod migrate;
 mod operator;
 #[path = "conformance/outcomes.rs"]
 mod outcomes;
+#[path = "conformance/periodic.rs"]
+mod periodic;
 #[path = "conformance/support.rs"]
 mod support;

@@ -11,5 +11,7 @@ mod drain;
 mod lifecycle;
 #[path = "runtime/outcomes.rs"]
 mod outcomes;
+#[path = "runtime/periodic.rs"]
+mod periodic;
 #[path = "runtime/support.rs"]
 mod support;

@@ -3,6 +3,7 @@
 mod enqueue;
 mod jobs;
 mod queues;
+mod schedule;
 mod worker;
 
 use crate::cli::{Cli, Command};
@@ -31,5 +32,6 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Worker(args) => worker::run(store, args).await,
         Command::Jobs(command) => jobs::run(&store, command).await,
         Command::Queues(format) => queues::run(&store, format.format).await,
+        Command::Schedule(command) => schedule::run(&store, command).await,
     }
 }

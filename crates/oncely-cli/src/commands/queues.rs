@@ -41,5 +41,6 @@ pub async fn run(store: &Store, format: Format) -> Result<(), CliError> {
         })
         .collect();
     table(&mut std::io::stdout().lock(), &header, &rows)?;
+    println!("{}", super::schedule::leader_line(store).await?);
     Ok(())
 }

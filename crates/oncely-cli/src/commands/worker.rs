@@ -22,6 +22,8 @@ pub async fn run(store: Store, args: WorkerArgs) -> Result<(), CliError> {
         .map_err(|_| CliError::Usage("--shutdown-grace-secs must be 0 or more".into()))?;
     config.poll_interval = Duration::from_millis(args.poll_interval_ms.max(1));
     config.rescue_every = config.rescue_every.min(config.lease);
+    config.leader.ttl = secs("leader-ttl-secs", args.leader_ttl_secs)?;
+    config.maintenance = !args.no_maintenance;
     if let Some(id) = args.worker_id {
         config.worker_id = id;
     }

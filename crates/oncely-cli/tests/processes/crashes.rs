@@ -223,3 +223,19 @@ async fn skewed_worker_clock_gets_database_time_leases() {
     worker.signal("TERM");
     assert!(worker.wait_exit().success());
 }
+
+/// The libfaketime library to preload; fails the test saying how to install it.
+pub fn libfaketime() -> &'static str {
+    [
+        "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
+        "/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1",
+        "/usr/lib/faketime/libfaketime.so.1",
+    ]
+    .into_iter()
+    .find(|p| std::path::Path::new(p).exists())
+    .unwrap_or_else(|| {
+        panic!(
+            "this test needs libfaketime: apt-get install faketime (./scripts/test.sh installs it)"
+        )
+    })
+}

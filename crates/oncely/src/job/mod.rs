@@ -10,7 +10,7 @@ mod record;
 mod state;
 mod validate;
 
-pub use new_job::NewJob;
+pub use new_job::{NewJob, DEFAULT_MAX_ATTEMPTS};
 pub use record::{AttemptError, Job};
 pub use state::JobState;
 pub use validate::{validate_kind, validate_queue, MAX_ARGS_BYTES};

@@ -30,7 +30,8 @@ use crate::job::{Job, NewJob};
 
 pub use migration::{Migration, MigrationReport};
 pub use params::{
-    Backend, ClaimParams, Fence, InsertOutcome, JobFilter, QueueCount, RescueReport, RetryParams,
+    Backend, ClaimParams, Fence, FireParams, InsertOutcome, JobFilter, LeaderTerm, PruneParams,
+    QueueCount, RescueReport, RetryParams,
 };
 pub use url::DatabaseUrl;
 
@@ -119,6 +120,53 @@ pub trait Driver: Send + Sync + 'static {
     /// Job counts by queue and state.
     async fn queue_counts(&self) -> Result<Vec<QueueCount>>;
 
+    /// Stores a schedule (insert, or update its definition keeping its history).
+    async fn schedule_upsert(&self, schedule: &crate::schedule::Schedule) -> Result<()>;
+
+    /// Removes a schedule. False when there was none. Its firing records stay.
+    async fn schedule_remove(&self, name: &str) -> Result<bool>;
+
+    /// Every schedule with its last and next period.
+    async fn schedule_list(&self) -> Result<Vec<crate::schedule::ScheduleRecord>>;
+
+    /// Leader-only: records the period as fired and inserts its job, in one
+    /// transaction. `Ok(None)` when the period had already fired;
+    /// [`crate::Error::LeadershipLost`] when the term is stale.
+    async fn schedule_fire(&self, params: &FireParams<'_>) -> Result<Option<i64>>;
+
+    /// Leader-only: moves `last_period` forward (never back) and records `next_period`.
+    async fn schedule_advance(
+        &self,
+        name: &str,
+        last_period: DateTime<Utc>,
+        next_period: Option<DateTime<Utc>>,
+        term: &LeaderTerm,
+    ) -> Result<()>;
+
+    /// Takes or extends leadership for `ttl`. `None`: someone else leads.
+    async fn leader_attempt_elect(
+        &self,
+        leader_id: &str,
+        ttl: std::time::Duration,
+    ) -> Result<Option<LeaderTerm>>;
+
+    /// Gives leadership up if still held with this term.
+    async fn leader_resign(&self, term: &LeaderTerm) -> Result<bool>;
+
+    /// The current leader, if any (its lease may have run out).
+    async fn leader_get(&self) -> Result<Option<LeaderTerm>>;
+
+    /// Leader-only: deletes one batch of old final jobs. Returns how many.
+    async fn job_prune(&self, params: &PruneParams, term: &LeaderTerm) -> Result<u64>;
+
+    /// Leader-only: deletes one batch of firing records older than `older_than`.
+    async fn firing_prune(
+        &self,
+        older_than: std::time::Duration,
+        batch: u32,
+        term: &LeaderTerm,
+    ) -> Result<u64>;
+
     /// A stream of "a job became available in queue Q" wake-ups, where the
     /// backend has one (PostgreSQL). `None`: workers rely on polling.
     async fn listen(&self) -> Result<Option<Box<dyn JobListener>>> {
@@ -126,10 +174,18 @@ pub trait Driver: Send + Sync + 'static {
     }
 }
 
-/// Wake-ups from the database: each `recv` returns the name of a queue that
-/// has a newly available job. Best effort; polling covers what it misses.
+/// A wake-up from the database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Wakeup {
+    /// A job became available in this queue.
+    Queue(String),
+    /// The leader resigned: try to take over now.
+    LeaderResigned,
+}
+
+/// Wake-ups from the database. Best effort; polling covers what it misses.
 #[async_trait]
 pub trait JobListener: Send {
     /// Waits for the next wake-up.
-    async fn recv(&mut self) -> Result<String>;
+    async fn recv(&mut self) -> Result<Wakeup>;
 }

@@ -114,3 +114,40 @@ impl RescueReport {
         }
     }
 }
+
+/// A leadership term: who leads and the fencing token of their election.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct LeaderTerm {
+    /// The leader.
+    pub leader_id: String,
+    /// Grows with every change of leader; leader-only writes are fenced on it.
+    pub term: i64,
+    /// When this term began (database time).
+    pub elected_at: chrono::DateTime<chrono::Utc>,
+    /// When the leadership lapses unless extended (database time).
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Arguments of [`super::Driver::schedule_fire`].
+#[derive(Debug, Clone)]
+pub struct FireParams<'a> {
+    /// The schedule's name.
+    pub schedule: &'a str,
+    /// The period being fired.
+    pub period_start: chrono::DateTime<chrono::Utc>,
+    /// The job to insert for it.
+    pub job: &'a crate::job::NewJob,
+    /// The term of the leader firing it.
+    pub term: &'a LeaderTerm,
+}
+
+/// Arguments of [`super::Driver::job_prune`].
+#[derive(Debug, Clone)]
+pub struct PruneParams {
+    /// Delete completed jobs finalized longer ago than this.
+    pub completed_older_than: Duration,
+    /// Delete discarded and cancelled jobs finalized longer ago than this.
+    pub others_older_than: Duration,
+    /// Rows per statement.
+    pub batch: u32,
+}

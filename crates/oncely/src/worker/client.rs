@@ -15,7 +15,12 @@ use super::wakeups::{self, Wakeups};
 use super::{FnWorker, JobContext, JobError, Worker};
 use crate::error::{Result, ValidationError};
 use crate::job::{validate_kind, validate_queue, NewJob};
+use crate::maintenance::leader::Elector;
+use crate::maintenance::periodic::PeriodicEnqueuer;
+use crate::maintenance::pruner::Pruner;
 use crate::maintenance::rescuer::{Rescuer, RescuerConfig};
+use crate::maintenance::runner::Maintainer;
+use crate::schedule::Schedule;
 use crate::store::{InsertOutcome, Store};
 
 /// Builds a [`Client`]: queues with their concurrency, and a worker per kind.
@@ -23,10 +28,18 @@ pub struct ClientBuilder {
     store: Store,
     queues: Vec<(String, u32)>,
     workers: HashMap<String, Arc<dyn Worker>>,
+    schedules: Vec<Schedule>,
     config: ClientConfig,
 }
 
 impl ClientBuilder {
+    /// Registers a periodic job: stored when the client starts, fired once
+    /// per period across every server sharing the database.
+    pub fn periodic(mut self, schedule: Schedule) -> Self {
+        self.schedules.push(schedule);
+        self
+    }
+
     /// Works `queue` with at most `concurrency` jobs at once on this client.
     pub fn queue(mut self, queue: impl Into<String>, concurrency: u32) -> Self {
         self.queues.push((queue.into(), concurrency));
@@ -66,11 +79,15 @@ impl ClientBuilder {
         for kind in self.workers.keys() {
             validate_kind(kind)?;
         }
+        for schedule in &self.schedules {
+            schedule.validate()?;
+        }
         let wakeups = Wakeups::new(self.queues.iter().map(|(q, _)| q.as_str()));
         Ok(Client {
             store: self.store,
             queues: self.queues,
             workers: Arc::new(self.workers),
+            schedules: Arc::new(self.schedules),
             config: Arc::new(self.config),
             stats: Arc::new(Stats::default()),
             wakeups: Arc::new(wakeups),
@@ -84,6 +101,7 @@ pub struct Client {
     store: Store,
     queues: Vec<(String, u32)>,
     workers: Arc<HashMap<String, Arc<dyn Worker>>>,
+    schedules: Arc<Vec<Schedule>>,
     config: Arc<ClientConfig>,
     stats: Arc<Stats>,
     wakeups: Arc<Wakeups>,
@@ -96,6 +114,7 @@ impl Client {
             store,
             queues: Vec::new(),
             workers: HashMap::new(),
+            schedules: Vec::new(),
             config: ClientConfig::default(),
         }
     }
@@ -125,7 +144,8 @@ impl Client {
         Ok(outcome)
     }
 
-    /// Starts the producers, the notification listener and the rescuer.
+    /// Starts the producers, the notification listener and the maintenance
+    /// loop (leader election; rescuer, periodic enqueuer and pruner while leading).
     pub fn start(&self) -> Running {
         let stop_fetching = CancellationToken::new();
         let hard_stop = CancellationToken::new();
@@ -156,14 +176,32 @@ impl Client {
             self.wakeups.clone(),
             stop_fetching.clone(),
         ));
-        let rescuer = Rescuer::new(
-            self.store.clone(),
-            RescuerConfig {
-                interval: self.config.rescue_every,
-                ..RescuerConfig::default()
-            },
-        );
-        services.spawn(rescuer.run(stop_fetching.clone()));
+        if self.config.maintenance {
+            let store = self.store.clone();
+            let config = &self.config;
+            let maintainer = Maintainer {
+                elector: Elector::new(
+                    store.clone(),
+                    config.worker_id.clone(),
+                    config.leader.clone(),
+                ),
+                rescuer: Rescuer::new(
+                    store.clone(),
+                    RescuerConfig {
+                        interval: config.rescue_every,
+                        ..RescuerConfig::default()
+                    },
+                ),
+                rescue_every: config.rescue_every,
+                periodic: PeriodicEnqueuer::new(store.clone(), config.periodic.clone()),
+                pruner: Pruner::new(store.clone(), config.pruner.clone()),
+                schedules: self.schedules.as_ref().clone(),
+                leader_resigned: self.wakeups.leader_resigned.clone(),
+                wakeups: self.wakeups.clone(),
+                store,
+            };
+            services.spawn(maintainer.run(stop_fetching.clone()));
+        }
         Running {
             stop_fetching,
             hard_stop,

@@ -19,8 +19,17 @@ pub struct ClientConfig {
     /// How long running jobs may finish after shutdown starts before they are
     /// cancelled and their leases handed back. Default 30 s.
     pub shutdown_grace: Duration,
-    /// Period of the built-in rescuer of expired leases. Default 5 s.
+    /// Period of the rescuer of expired leases (run by the leader). Default 5 s.
     pub rescue_every: Duration,
+    /// Take part in leader election and, when leading, run the maintenance
+    /// services (rescuer, periodic enqueuer, pruner). Default true.
+    pub maintenance: bool,
+    /// Leadership lease. Default 15 s.
+    pub leader: crate::maintenance::leader::ElectorConfig,
+    /// Periodic enqueuer settings.
+    pub periodic: crate::maintenance::periodic::PeriodicConfig,
+    /// Pruner settings.
+    pub pruner: crate::maintenance::pruner::PrunerConfig,
     /// Backoff between failed attempts. Default 1 s doubling to 1 h.
     pub backoff: Backoff,
     /// Time limit of an attempt when the job has none. Default: none.
@@ -41,6 +50,10 @@ impl Default for ClientConfig {
             poll_interval: Duration::from_secs(1),
             shutdown_grace: Duration::from_secs(30),
             rescue_every: Duration::from_secs(5),
+            maintenance: true,
+            leader: Default::default(),
+            periodic: Default::default(),
+            pruner: Default::default(),
             backoff: Backoff::default(),
             default_timeout: None,
             cancel_grace: Duration::from_secs(1),
@@ -68,6 +81,11 @@ impl ClientConfig {
             if value.is_zero() {
                 return Err(ValidationError::NonPositive(name));
             }
+        }
+        self.leader.validate()?;
+        self.pruner.validate()?;
+        if self.periodic.interval.is_zero() {
+            return Err(ValidationError::NonPositive("periodic interval"));
         }
         if self.heartbeat_every >= self.lease {
             return Err(ValidationError::Args(

@@ -18,7 +18,7 @@ mod executor;
 mod handler;
 mod producer;
 mod stats;
-mod wakeups;
+pub(crate) mod wakeups;
 
 pub use backoff::Backoff;
 pub use client::{Client, ClientBuilder, Running};

@@ -7,12 +7,14 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use crate::store::Store;
+use crate::store::{Store, Wakeup};
 
 /// One `Notify` per queue this client works.
 #[derive(Debug, Default)]
 pub(crate) struct Wakeups {
     queues: HashMap<String, Arc<Notify>>,
+    /// Fires when the leader resigns, so followers try to take over at once.
+    pub(crate) leader_resigned: Arc<Notify>,
 }
 
 impl Wakeups {
@@ -22,6 +24,7 @@ impl Wakeups {
                 .into_iter()
                 .map(|q| (q.to_owned(), Arc::new(Notify::new())))
                 .collect(),
+            leader_resigned: Arc::new(Notify::new()),
         }
     }
 
@@ -57,7 +60,8 @@ pub(crate) async fn forward(store: Store, wakeups: Arc<Wakeups>, stop: Cancellat
             tokio::select! {
                 _ = stop.cancelled() => return,
                 received = listener.recv() => match received {
-                    Ok(queue) => wakeups.wake(&queue),
+                    Ok(Wakeup::Queue(queue)) => wakeups.wake(&queue),
+                    Ok(Wakeup::LeaderResigned) => wakeups.leader_resigned.notify_waiters(),
                     Err(error) => {
                         tracing::warn!(%error, "job notifications interrupted; reconnecting");
                         break;

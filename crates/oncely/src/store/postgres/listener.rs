@@ -10,8 +10,11 @@ use sqlx::PgPool;
 
 use crate::error::Result;
 
-/// The channel the schema's trigger notifies.
+/// The channel the jobs trigger notifies with a queue name.
 pub const CHANNEL: &str = "oncely_jobs";
+
+/// The channel a leader's resignation notifies.
+pub const LEADER_CHANNEL: &str = "oncely_leader";
 
 /// A connection listening on [`CHANNEL`].
 #[derive(Debug)]
@@ -23,15 +26,21 @@ impl PgJobListener {
     /// Opens a dedicated connection and starts listening.
     pub async fn connect(pool: &PgPool) -> Result<Self> {
         let mut listener = PgListener::connect_with(pool).await?;
-        listener.listen(CHANNEL).await?;
+        listener.listen_all([CHANNEL, LEADER_CHANNEL]).await?;
         Ok(PgJobListener { listener })
     }
 }
 
 #[async_trait]
 impl crate::store::JobListener for PgJobListener {
-    async fn recv(&mut self) -> Result<String> {
+    async fn recv(&mut self) -> Result<crate::store::Wakeup> {
         let notification = self.listener.recv().await?;
-        Ok(notification.payload().to_owned())
+        if notification.channel() == LEADER_CHANNEL {
+            Ok(crate::store::Wakeup::LeaderResigned)
+        } else {
+            Ok(crate::store::Wakeup::Queue(
+                notification.payload().to_owned(),
+            ))
+        }
     }
 }

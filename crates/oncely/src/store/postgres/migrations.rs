@@ -8,11 +8,18 @@ use crate::store::migration::{latest, Migration};
 use crate::store::MigrationReport;
 
 /// Every PostgreSQL migration, oldest first.
-pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "jobs",
-    sql: include_str!("migrations/0001_jobs.sql"),
-}];
+pub(crate) const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "jobs",
+        sql: include_str!("migrations/0001_jobs.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "schedules_leader",
+        sql: include_str!("migrations/0002_schedules_leader.sql"),
+    },
+];
 
 /// Fails unless the schema is at the newest embedded version.
 pub(crate) async fn check(pool: &PgPool) -> Result<()> {

@@ -7,6 +7,7 @@
 
 mod listener;
 mod migrations;
+mod periodic;
 mod rows;
 
 use std::time::Duration;
@@ -402,6 +403,65 @@ impl Driver for PgDriver {
                 })
             })
             .collect()
+    }
+
+    async fn schedule_upsert(&self, schedule: &crate::schedule::Schedule) -> Result<()> {
+        periodic::upsert(&self.pool, schedule).await
+    }
+
+    async fn schedule_remove(&self, name: &str) -> Result<bool> {
+        periodic::remove(&self.pool, name).await
+    }
+
+    async fn schedule_list(&self) -> Result<Vec<crate::schedule::ScheduleRecord>> {
+        periodic::list(&self.pool).await
+    }
+
+    async fn schedule_fire(&self, params: &super::FireParams<'_>) -> Result<Option<i64>> {
+        periodic::fire(&self.pool, params).await
+    }
+
+    async fn schedule_advance(
+        &self,
+        name: &str,
+        last_period: DateTime<Utc>,
+        next_period: Option<DateTime<Utc>>,
+        term: &super::LeaderTerm,
+    ) -> Result<()> {
+        periodic::advance(&self.pool, name, last_period, next_period, term).await
+    }
+
+    async fn leader_attempt_elect(
+        &self,
+        leader_id: &str,
+        ttl: Duration,
+    ) -> Result<Option<super::LeaderTerm>> {
+        periodic::elect(&self.pool, leader_id, ttl).await
+    }
+
+    async fn leader_resign(&self, term: &super::LeaderTerm) -> Result<bool> {
+        periodic::resign(&self.pool, term).await
+    }
+
+    async fn leader_get(&self) -> Result<Option<super::LeaderTerm>> {
+        periodic::get_leader(&self.pool).await
+    }
+
+    async fn job_prune(
+        &self,
+        params: &super::PruneParams,
+        term: &super::LeaderTerm,
+    ) -> Result<u64> {
+        periodic::prune(&self.pool, params, term).await
+    }
+
+    async fn firing_prune(
+        &self,
+        older_than: Duration,
+        batch: u32,
+        term: &super::LeaderTerm,
+    ) -> Result<u64> {
+        periodic::prune_firings(&self.pool, older_than, batch, term).await
     }
 
     async fn listen(&self) -> Result<Option<Box<dyn super::JobListener>>> {

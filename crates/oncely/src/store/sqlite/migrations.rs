@@ -7,11 +7,18 @@ use crate::store::migration::{latest, Migration};
 use crate::store::MigrationReport;
 
 /// Every SQLite migration, oldest first.
-pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "jobs",
-    sql: include_str!("migrations/0001_jobs.sql"),
-}];
+pub(crate) const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "jobs",
+        sql: include_str!("migrations/0001_jobs.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "schedules_leader",
+        sql: include_str!("migrations/0002_schedules_leader.sql"),
+    },
+];
 
 async fn current(pool: &SqlitePool) -> Result<i64> {
     let exists: i64 = sqlx::query_scalar(include_str!("sql/migrations_table_exists.sql"))

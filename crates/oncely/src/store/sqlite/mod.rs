@@ -10,6 +10,7 @@
 //! spinning in SQLite's busy handler; across processes the busy timeout applies.
 
 mod migrations;
+mod periodic;
 mod rows;
 
 use std::str::FromStr;
@@ -65,7 +66,7 @@ impl SqliteDriver {
     }
 
     /// Begins an immediate (write) transaction behind the process's write gate.
-    async fn begin_write(&self) -> Result<WriteTx<'_>> {
+    pub(super) async fn begin_write(&self) -> Result<WriteTx<'_>> {
         let gate = self.write_gate.lock().await;
         let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         Ok(WriteTx { tx, _gate: gate })
@@ -83,8 +84,8 @@ impl SqliteDriver {
 }
 
 /// A write transaction and the gate it holds until it ends.
-struct WriteTx<'a> {
-    tx: sqlx::Transaction<'static, sqlx::Sqlite>,
+pub(super) struct WriteTx<'a> {
+    pub(super) tx: sqlx::Transaction<'static, sqlx::Sqlite>,
     _gate: tokio::sync::MutexGuard<'a, ()>,
 }
 
@@ -333,6 +334,66 @@ impl Driver for SqliteDriver {
             .iter()
             .map(rows::job)
             .collect()
+    }
+
+    async fn schedule_upsert(&self, schedule: &crate::schedule::Schedule) -> Result<()> {
+        self.schedule_upsert_impl(schedule).await
+    }
+
+    async fn schedule_remove(&self, name: &str) -> Result<bool> {
+        self.schedule_remove_impl(name).await
+    }
+
+    async fn schedule_list(&self) -> Result<Vec<crate::schedule::ScheduleRecord>> {
+        self.schedule_list_impl().await
+    }
+
+    async fn schedule_fire(&self, params: &super::FireParams<'_>) -> Result<Option<i64>> {
+        self.schedule_fire_impl(params).await
+    }
+
+    async fn schedule_advance(
+        &self,
+        name: &str,
+        last_period: DateTime<Utc>,
+        next_period: Option<DateTime<Utc>>,
+        term: &super::LeaderTerm,
+    ) -> Result<()> {
+        self.schedule_advance_impl(name, last_period, next_period, term)
+            .await
+    }
+
+    async fn leader_attempt_elect(
+        &self,
+        leader_id: &str,
+        ttl: Duration,
+    ) -> Result<Option<super::LeaderTerm>> {
+        self.leader_elect_impl(leader_id, ttl).await
+    }
+
+    async fn leader_resign(&self, term: &super::LeaderTerm) -> Result<bool> {
+        self.leader_resign_impl(term).await
+    }
+
+    async fn leader_get(&self) -> Result<Option<super::LeaderTerm>> {
+        self.leader_get_impl().await
+    }
+
+    async fn job_prune(
+        &self,
+        params: &super::PruneParams,
+        term: &super::LeaderTerm,
+    ) -> Result<u64> {
+        self.job_prune_impl(params, term).await
+    }
+
+    async fn firing_prune(
+        &self,
+        older_than: Duration,
+        batch: u32,
+        term: &super::LeaderTerm,
+    ) -> Result<u64> {
+        self.firing_prune_impl(older_than, batch, term).await
     }
 
     async fn queue_counts(&self) -> Result<Vec<QueueCount>> {

@@ -1,0 +1,86 @@
+//! Periodic jobs: a [`Schedule`] names a [`Spec`] (a cron expression in a
+//! time zone, or a fixed interval) and the job to insert once per period.
+//!
+//! Periods are identified by their start instant (UTC). Computing them is pure
+//! and deterministic, so every server agrees on them; the database then
+//! enforces one job per `(schedule, period_start)`.
+
+mod catch_up;
+mod spec;
+
+use serde::{Deserialize, Serialize};
+
+pub use catch_up::{periods_to_fire, CatchUp};
+pub use spec::Spec;
+
+use crate::error::ValidationError;
+use crate::job::{validate_kind, validate_queue};
+
+/// A periodic job definition.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Schedule {
+    /// Unique name (`[A-Za-z0-9_.:-]{1,128}`).
+    pub name: String,
+    /// When periods start.
+    pub spec: Spec,
+    /// Queue of the jobs it inserts.
+    pub queue: String,
+    /// Kind of the jobs it inserts.
+    pub kind: String,
+    /// Args of the jobs it inserts (a JSON object or array).
+    pub args: serde_json::Value,
+    /// The jobs are at-most-once.
+    pub at_most_once: bool,
+    /// Attempts of each job.
+    pub max_attempts: i32,
+    /// What to do about periods missed while no server ran.
+    pub catch_up: CatchUp,
+}
+
+impl Schedule {
+    /// A schedule with default options (catch-up: run once for the latest missed period).
+    pub fn new(
+        name: impl Into<String>,
+        spec: Spec,
+        queue: impl Into<String>,
+        kind: impl Into<String>,
+        args: serde_json::Value,
+    ) -> Self {
+        Schedule {
+            name: name.into(),
+            spec,
+            queue: queue.into(),
+            kind: kind.into(),
+            args,
+            at_most_once: false,
+            max_attempts: crate::job::DEFAULT_MAX_ATTEMPTS,
+            catch_up: CatchUp::default(),
+        }
+    }
+
+    /// Checks names, args and the spec.
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        validate_kind(&self.name).map_err(|_| ValidationError::ScheduleName(self.name.clone()))?;
+        validate_queue(&self.queue)?;
+        validate_kind(&self.kind)?;
+        self.spec.validate()?;
+        self.catch_up.validate()?;
+        let job = crate::job::NewJob::new(&self.queue, &self.kind, self.args.clone())
+            .with_max_attempts(self.max_attempts);
+        job.validate()?;
+        Ok(())
+    }
+}
+
+/// A stored schedule and what the fleet did with it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ScheduleRecord {
+    /// The definition.
+    pub schedule: Schedule,
+    /// Start of the newest period fired (database time).
+    pub last_period: Option<chrono::DateTime<chrono::Utc>>,
+    /// Start of the next period as last computed by the leader.
+    pub next_period: Option<chrono::DateTime<chrono::Utc>>,
+    /// When the schedule was first stored.
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}

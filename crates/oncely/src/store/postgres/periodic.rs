@@ -1,0 +1,211 @@
+//! PostgreSQL verbs of schedules, leader election and pruning.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgPool, Row};
+
+use super::insert_tx;
+use crate::error::{Error, Result};
+use crate::schedule::{Schedule, ScheduleRecord};
+use crate::store::{FireParams, LeaderTerm, PruneParams};
+
+fn json_text(value: &impl serde::Serialize) -> Result<String> {
+    serde_json::to_string(value)
+        .map_err(|e| Error::Invalid(crate::ValidationError::Schedule(e.to_string())))
+}
+
+pub(super) async fn upsert(pool: &PgPool, s: &Schedule) -> Result<()> {
+    s.validate()?;
+    sqlx::query(include_str!("sql/schedule_upsert.sql"))
+        .bind(&s.name)
+        .bind(json_text(&s.spec)?)
+        .bind(&s.queue)
+        .bind(&s.kind)
+        .bind(json_text(&s.args)?)
+        .bind(s.at_most_once)
+        .bind(s.max_attempts)
+        .bind(json_text(&s.catch_up)?)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+pub(super) async fn remove(pool: &PgPool, name: &str) -> Result<bool> {
+    Ok(sqlx::query(include_str!("sql/schedule_remove.sql"))
+        .bind(name)
+        .fetch_optional(pool)
+        .await?
+        .is_some())
+}
+
+pub(super) async fn list(pool: &PgPool) -> Result<Vec<ScheduleRecord>> {
+    let rows = sqlx::query(include_str!("sql/schedule_list.sql"))
+        .fetch_all(pool)
+        .await?;
+    rows.iter()
+        .map(|row| {
+            let name: String = row.try_get("name")?;
+            let bad = |what: &str, e: serde_json::Error| Error::CorruptRow {
+                table: "oncely_schedules",
+                id: None,
+                reason: format!("schedule {name:?}: {what}: {e}"),
+            };
+            let spec: String = row.try_get("spec")?;
+            let catch_up: String = row.try_get("catch_up")?;
+            Ok(ScheduleRecord {
+                schedule: Schedule {
+                    spec: serde_json::from_str(&spec).map_err(|e| bad("spec", e))?,
+                    catch_up: serde_json::from_str(&catch_up).map_err(|e| bad("catch_up", e))?,
+                    queue: row.try_get("queue")?,
+                    kind: row.try_get("kind")?,
+                    args: row.try_get("args")?,
+                    at_most_once: row.try_get("at_most_once")?,
+                    max_attempts: row.try_get("max_attempts")?,
+                    name,
+                },
+                last_period: row.try_get("last_period")?,
+                next_period: row.try_get("next_period")?,
+                created_at: row.try_get("created_at")?,
+            })
+        })
+        .collect()
+}
+
+fn lost(term: &LeaderTerm) -> Error {
+    Error::LeadershipLost {
+        leader_id: term.leader_id.clone(),
+        term: term.term,
+    }
+}
+
+async fn holds(pool: &PgPool, term: &LeaderTerm) -> Result<bool> {
+    Ok(get_leader(pool)
+        .await?
+        .is_some_and(|l| l.leader_id == term.leader_id && l.term == term.term))
+}
+
+pub(super) async fn fire(pool: &PgPool, p: &FireParams<'_>) -> Result<Option<i64>> {
+    let mut tx = pool.begin().await?;
+    let recorded = sqlx::query(include_str!("sql/schedule_firing_insert.sql"))
+        .bind(p.schedule)
+        .bind(p.period_start)
+        .bind(&p.term.leader_id)
+        .bind(p.term.term)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if recorded.is_none() {
+        tx.rollback().await?;
+        return if holds(pool, p.term).await? {
+            Ok(None)
+        } else {
+            Err(lost(p.term))
+        };
+    }
+    let job = insert_tx(&mut tx, p.job).await?.job;
+    sqlx::query(include_str!("sql/schedule_firing_set_job.sql"))
+        .bind(p.schedule)
+        .bind(p.period_start)
+        .bind(job.id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(Some(job.id))
+}
+
+pub(super) async fn advance(
+    pool: &PgPool,
+    name: &str,
+    last: DateTime<Utc>,
+    next: Option<DateTime<Utc>>,
+    term: &LeaderTerm,
+) -> Result<()> {
+    let row = sqlx::query(include_str!("sql/schedule_advance.sql"))
+        .bind(name)
+        .bind(last)
+        .bind(next)
+        .bind(&term.leader_id)
+        .bind(term.term)
+        .fetch_optional(pool)
+        .await?;
+    if row.is_none() && !holds(pool, term).await? {
+        return Err(lost(term));
+    }
+    Ok(())
+}
+
+fn leader_row(row: &sqlx::postgres::PgRow) -> Result<LeaderTerm> {
+    Ok(LeaderTerm {
+        leader_id: row.try_get("leader_id")?,
+        term: row.try_get("term")?,
+        elected_at: row.try_get("elected_at")?,
+        expires_at: row.try_get("expires_at")?,
+    })
+}
+
+pub(super) async fn elect(
+    pool: &PgPool,
+    leader_id: &str,
+    ttl: Duration,
+) -> Result<Option<LeaderTerm>> {
+    sqlx::query(include_str!("sql/leader_elect.sql"))
+        .bind(leader_id)
+        .bind(ttl.as_secs_f64())
+        .fetch_optional(pool)
+        .await?
+        .map(|r| leader_row(&r))
+        .transpose()
+}
+
+pub(super) async fn resign(pool: &PgPool, term: &LeaderTerm) -> Result<bool> {
+    Ok(sqlx::query(include_str!("sql/leader_resign.sql"))
+        .bind(&term.leader_id)
+        .bind(term.term)
+        .fetch_optional(pool)
+        .await?
+        .is_some())
+}
+
+pub(super) async fn get_leader(pool: &PgPool) -> Result<Option<LeaderTerm>> {
+    sqlx::query(include_str!("sql/leader_get.sql"))
+        .fetch_optional(pool)
+        .await?
+        .map(|r| leader_row(&r))
+        .transpose()
+}
+
+pub(super) async fn prune(pool: &PgPool, p: &PruneParams, term: &LeaderTerm) -> Result<u64> {
+    let deleted = sqlx::query(include_str!("sql/job_prune.sql"))
+        .bind(p.completed_older_than.as_secs_f64())
+        .bind(p.others_older_than.as_secs_f64())
+        .bind(i64::from(p.batch.max(1)))
+        .bind(&term.leader_id)
+        .bind(term.term)
+        .fetch_all(pool)
+        .await?
+        .len() as u64;
+    if deleted == 0 && !holds(pool, term).await? {
+        return Err(lost(term));
+    }
+    Ok(deleted)
+}
+
+pub(super) async fn prune_firings(
+    pool: &PgPool,
+    older_than: Duration,
+    batch: u32,
+    term: &LeaderTerm,
+) -> Result<u64> {
+    let deleted = sqlx::query(include_str!("sql/firing_prune.sql"))
+        .bind(older_than.as_secs_f64())
+        .bind(i64::from(batch.max(1)))
+        .bind(&term.leader_id)
+        .bind(term.term)
+        .fetch_all(pool)
+        .await?
+        .len() as u64;
+    if deleted == 0 && !holds(pool, term).await? {
+        return Err(lost(term));
+    }
+    Ok(deleted)
+}

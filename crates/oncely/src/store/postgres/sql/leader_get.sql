@@ -1,0 +1,2 @@
+-- The current leader row, if any.
+SELECT leader_id, term, elected_at, expires_at FROM oncely_leaders WHERE name = 'default'

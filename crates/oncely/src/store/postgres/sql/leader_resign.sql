@@ -1,0 +1,5 @@
+-- Gives up leadership if still held with this term: ends the lease now but
+-- keeps the row, so the next leader's term is larger. $1 leader_id, $2 term
+UPDATE oncely_leaders SET expires_at = clock_timestamp()
+WHERE name = 'default' AND leader_id = $1 AND term = $2 AND expires_at > clock_timestamp()
+RETURNING term

@@ -1,0 +1,2 @@
+-- Removes a schedule (its firing records stay). $1 name
+DELETE FROM oncely_schedules WHERE name = $1 RETURNING name

@@ -1,0 +1,171 @@
+//! Leadership and periodic jobs through running clients; pruning under load.
+
+use std::time::{Duration, Instant};
+
+use oncely::maintenance::pruner::{Pruner, PrunerConfig};
+use oncely::schedule::{CatchUp, Schedule, Spec};
+use oncely::worker::ClientConfig;
+use oncely::{Client, JobState, NewJob};
+use oncely_testkit::{Backend, TestDb};
+use serde_json::json;
+
+use super::support::{eventually, fast_config};
+
+fn leader_config(id: &str) -> ClientConfig {
+    let mut config = fast_config();
+    config.worker_id = id.into();
+    config.leader.ttl = Duration::from_secs(2);
+    config.periodic.interval = Duration::from_millis(200);
+    config
+}
+
+fn client(store: oncely::Store, id: &str, schedule: Option<Schedule>) -> Client {
+    let mut builder = Client::builder(store)
+        .queue("q", 4)
+        .config(leader_config(id))
+        .register_fn("tick", |_ctx| async { Ok(()) });
+    if let Some(s) = schedule {
+        builder = builder.periodic(s);
+    }
+    builder.build().expect("client")
+}
+
+both!(a_resigning_leader_is_replaced_at_once);
+async fn a_resigning_leader_is_replaced_at_once(db: TestDb) {
+    let store = db.store().await;
+    let a = client(db.store().await, "a", None);
+    let b = client(db.store().await, "b", None);
+    let run_a = a.start();
+    eventually("a leads", || async {
+        store
+            .leader_get()
+            .await
+            .expect("get")
+            .is_some_and(|l| l.leader_id == "a")
+    })
+    .await;
+    let run_b = b.start();
+    let first = store.leader_get().await.expect("get").expect("leader");
+    let resigned_at = Instant::now();
+    run_a.shutdown().await;
+    eventually("b leads", || async {
+        store
+            .leader_get()
+            .await
+            .expect("get")
+            .is_some_and(|l| l.leader_id == "b")
+    })
+    .await;
+    let took = resigned_at.elapsed();
+    let second = store.leader_get().await.expect("get").expect("leader");
+    assert!(second.term > first.term);
+    println!(
+        "{:?}: leadership handed over {took:.2?} after resignation (ttl 2 s)",
+        db.backend
+    );
+    run_b.shutdown().await;
+}
+
+both!(two_clients_fire_each_period_once);
+async fn two_clients_fire_each_period_once(db: TestDb) {
+    let store = db.store().await;
+    let mut schedule = Schedule::new(
+        "tick",
+        Spec::every(Duration::from_secs(1)),
+        "q",
+        "tick",
+        json!({}),
+    );
+    schedule.catch_up = CatchUp::All { max: 100 };
+    let a = client(db.store().await, "a", Some(schedule.clone()));
+    let b = client(db.store().await, "b", Some(schedule));
+    let (run_a, run_b) = (a.start(), b.start());
+    eventually("five periods completed", || async {
+        let counts = store.queue_counts().await.expect("counts");
+        counts
+            .iter()
+            .any(|c| c.state == JobState::Completed && c.count >= 5)
+    })
+    .await;
+    run_a.shutdown().await;
+    run_b.shutdown().await;
+    let jobs = store.job_list(&Default::default()).await.expect("list");
+    let mut keys: Vec<_> = jobs.iter().filter_map(|j| j.unique_key.clone()).collect();
+    let n = keys.len();
+    keys.sort();
+    keys.dedup();
+    assert_eq!(n, keys.len(), "a period fired twice");
+    assert_eq!(n, jobs.len());
+}
+
+both!(pruning_100k_jobs_while_workers_claim);
+async fn pruning_100k_jobs_while_workers_claim(db: TestDb) {
+    let store = db.store().await;
+    // 100,000 finished jobs from two days ago, written in bulk.
+    let bulk = match db.backend {
+        Backend::Postgres => "INSERT INTO oncely_jobs (queue, kind, args, state, max_attempts, idempotency_key, finalized_at)
+             SELECT 'old', 'k', '{}', 'completed', 1, 'k' || g, now() - interval '2 days'
+             FROM generate_series(1, 100000) g",
+        Backend::Sqlite => "WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < 100000)
+             INSERT INTO oncely_jobs (queue, kind, args, state, max_attempts, idempotency_key, run_at, created_at, finalized_at)
+             SELECT 'old', 'k', '{}', 'completed', 1, 'k' || n,
+                    strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-172800 seconds'),
+                    strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-172800 seconds'),
+                    strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-172800 seconds')
+             FROM g",
+    };
+    db.exec(bulk).await;
+    for _ in 0..500 {
+        store
+            .job_insert(&NewJob::new("q", "tick", json!({})))
+            .await
+            .expect("insert");
+    }
+    let mut config = fast_config();
+    config.maintenance = false;
+    let worker = Client::builder(db.store().await)
+        .queue("q", 4)
+        .config(config)
+        .register_fn("tick", |_ctx| async {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+            Ok(())
+        })
+        .build()
+        .expect("client");
+    let running = worker.start();
+    let term = store
+        .leader_attempt_elect("pruner", Duration::from_secs(60))
+        .await
+        .expect("elect")
+        .expect("leader");
+    let pruner = Pruner::new(
+        db.store().await,
+        PrunerConfig {
+            batch: 5_000,
+            pause: Duration::from_millis(1),
+            ..Default::default()
+        },
+    );
+    let started = Instant::now();
+    let report = pruner.run_once(&term).await.expect("prune");
+    let took = started.elapsed();
+    eventually("workers drained their queue", || async {
+        let counts = store.queue_counts().await.expect("counts");
+        counts
+            .iter()
+            .any(|c| c.queue == "q" && c.state == JobState::Completed && c.count == 500)
+    })
+    .await;
+    running.shutdown().await;
+    assert_eq!(report.jobs, 100_000);
+    assert!(report.batches >= 20, "{report:?}");
+    let counts = store.queue_counts().await.expect("counts");
+    assert!(
+        counts.iter().all(|c| c.queue == "q"),
+        "old jobs gone: {counts:?}"
+    );
+    println!(
+        "{:?}: pruned 100,000 jobs in {} batches in {took:.2?} while a worker drained 500 jobs",
+        db.backend, report.batches
+    );
+}
