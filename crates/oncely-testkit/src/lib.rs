@@ -58,6 +58,15 @@ impl TestDb {
         db
     }
 
+    /// A fresh, empty (unmigrated) database on `backend`, for applications
+    /// that run their own migrations.
+    pub async fn postgres_or_sqlite(backend: Backend) -> TestDb {
+        match backend {
+            Backend::Postgres => TestDb::postgres_unmigrated().await,
+            Backend::Sqlite => TestDb::sqlite_unmigrated(),
+        }
+    }
+
     /// A fresh, empty PostgreSQL database.
     pub async fn postgres_unmigrated() -> TestDb {
         let server = match std::env::var("DATABASE_URL") {

@@ -1,0 +1,77 @@
+//! The dice of injected faults.
+
+use std::sync::Mutex;
+
+/// What the dice decided for one charge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// Answer 503 without charging.
+    Unavailable,
+    /// Answer 402 without charging.
+    Decline,
+    /// Charge, then close the connection without answering.
+    DropAfterCommit,
+    /// Behave.
+    None,
+}
+
+/// Fault rates and their random source.
+pub struct Faults {
+    fail: f64,
+    decline: f64,
+    drop: f64,
+    rng: Mutex<fastrand::Rng>,
+}
+
+impl Faults {
+    /// Checks that each rate is in 0..=1.
+    pub fn new(fail: f64, decline: f64, drop: f64, seed: Option<u64>) -> Result<Self, String> {
+        for (name, rate) in [
+            ("--fail-rate", fail),
+            ("--decline-rate", decline),
+            ("--drop-after-commit-rate", drop),
+        ] {
+            if !(0.0..=1.0).contains(&rate) {
+                return Err(format!("{name} {rate} must be between 0 and 1"));
+            }
+        }
+        let rng = seed.map(fastrand::Rng::with_seed).unwrap_or_default();
+        Ok(Faults {
+            fail,
+            decline,
+            drop,
+            rng: Mutex::new(rng),
+        })
+    }
+
+    /// Rolls the dice for one charge (before it is recorded).
+    pub fn before_charge(&self) -> Fault {
+        let (a, b) = self.roll2();
+        if a < self.fail {
+            Fault::Unavailable
+        } else if b < self.decline {
+            Fault::Decline
+        } else {
+            Fault::None
+        }
+    }
+
+    /// Rolls the dice for a recorded charge.
+    pub fn after_charge(&self) -> Fault {
+        if self.roll2().0 < self.drop {
+            Fault::DropAfterCommit
+        } else {
+            Fault::None
+        }
+    }
+
+    fn roll2(&self) -> (f64, f64) {
+        match self.rng.lock() {
+            Ok(mut rng) => (rng.f64(), rng.f64()),
+            Err(poisoned) => {
+                let mut rng = poisoned.into_inner();
+                (rng.f64(), rng.f64())
+            }
+        }
+    }
+}

@@ -1,0 +1,113 @@
+//! An invoicer node on oncely: the send and sweep workers on the `invoices`
+//! queue, and (for `server`) the daily schedule.
+
+use std::time::Duration;
+
+use oncely::schedule::{Schedule, Spec};
+use oncely::worker::ClientConfig;
+use oncely::{Client, Store};
+
+use crate::billing::BillingClient;
+use crate::db::InvoiceDb;
+use crate::send::{SendWorker, KIND, QUEUE};
+use crate::strategies::StrategyReport;
+use crate::sweep::{sweep, SweepWorker, SCHEDULE, SWEEP_KIND};
+
+/// What a node needs.
+pub struct NodeOptions {
+    pub db: InvoiceDb,
+    pub store: Store,
+    pub billing: BillingClient,
+    pub concurrency: u32,
+    pub name: Option<String>,
+    pub idempotency: bool,
+    pub lease_secs: f64,
+    pub sweep_cron: Option<String>,
+    pub days_ahead: i32,
+}
+
+/// Builds the oncely client of a node.
+pub fn client(o: NodeOptions) -> Result<Client, String> {
+    let lease = Duration::try_from_secs_f64(o.lease_secs)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or("--lease-secs must be positive")?;
+    let mut config = ClientConfig::default().with_lease(lease);
+    config.poll_interval = Duration::from_millis(200);
+    config.rescue_every = Duration::from_secs(1).min(lease);
+    config.leader.ttl = Duration::from_secs(3);
+    config.backoff.base = Duration::from_millis(200);
+    config.backoff.max = Duration::from_secs(10);
+    if let Some(name) = o.name {
+        config.worker_id = name;
+    }
+    let mut builder = Client::builder(o.store)
+        .config(config)
+        .queue(QUEUE, o.concurrency.max(1))
+        .register(
+            KIND,
+            SendWorker {
+                db: o.db.clone(),
+                billing: o.billing,
+                idempotency: o.idempotency,
+            },
+        )
+        .register(
+            SWEEP_KIND,
+            SweepWorker {
+                db: o.db,
+                days_ahead: o.days_ahead,
+            },
+        );
+    if let Some(cron) = o.sweep_cron {
+        builder = builder.periodic(Schedule::new(
+            SCHEDULE,
+            Spec::cron(cron),
+            QUEUE,
+            SWEEP_KIND,
+            serde_json::json!({}),
+        ));
+    }
+    builder.build().map_err(|e| e.to_string())
+}
+
+/// Runs the daily task now, then works until no due invoice is open.
+pub async fn bill_pending(
+    db: &InvoiceDb,
+    store: &Store,
+    client: &Client,
+    days: i32,
+) -> Result<StrategyReport, String> {
+    sweep(db, store, days).await?;
+    let running = client.start();
+    let result = loop {
+        match db.open_due(days).await {
+            Ok(open) if open.is_empty() => break Ok(()),
+            Ok(_) => {}
+            Err(e) => break Err(e.to_string()),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    running.shutdown().await;
+    result?;
+    let stats = client.stats().snapshot();
+    Ok(StrategyReport {
+        billed: stats.completed,
+        errors: stats.retried + stats.discarded + stats.lease_lost,
+    })
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}

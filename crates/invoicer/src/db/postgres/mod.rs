@@ -1,0 +1,157 @@
+//! The invoices table on PostgreSQL.
+
+use oncely::store::Fence;
+use sqlx::{PgPool, Row};
+
+use super::{DbError, Fenced};
+use crate::invoice::{Invoice, NewInvoice};
+
+fn fenced(row: Option<impl Sized>) -> Fenced {
+    if row.is_some() {
+        Fenced::Done
+    } else {
+        Fenced::Refused
+    }
+}
+
+pub(super) async fn insert(pool: &PgPool, invoices: &[NewInvoice]) -> Result<Vec<i64>, DbError> {
+    let mut tx = pool.begin().await?;
+    let mut ids = Vec::with_capacity(invoices.len());
+    for inv in invoices {
+        let id: i64 = sqlx::query_scalar(include_str!("sql/invoice_insert.sql"))
+            .bind(&inv.customer_id)
+            .bind(inv.amount_cents)
+            .bind(&inv.currency)
+            .bind(inv.due_in_days)
+            .fetch_one(&mut *tx)
+            .await?;
+        ids.push(id);
+    }
+    tx.commit().await?;
+    Ok(ids)
+}
+
+pub(super) async fn get(pool: &PgPool, id: i64) -> Result<Option<Invoice>, DbError> {
+    let row = sqlx::query(include_str!("sql/invoice_get.sql"))
+        .bind(id)
+        .fetch_optional(pool)
+        .await?;
+    row.map(|r: sqlx::postgres::PgRow| -> Result<Invoice, DbError> {
+        Ok(Invoice {
+            id: r.try_get("id")?,
+            customer_id: r.try_get("customer_id")?,
+            amount_cents: r.try_get("amount_cents")?,
+            currency: r.try_get("currency")?,
+            due_date: r.try_get("due_date")?,
+            status: r
+                .try_get::<String, _>("status")?
+                .parse()
+                .map_err(DbError::Corrupt)?,
+            provider_charge_id: r.try_get("provider_charge_id")?,
+            failure_reason: r.try_get("failure_reason")?,
+            fence: r.try_get("fence")?,
+        })
+    })
+    .transpose()
+}
+
+pub(super) async fn ids(pool: &PgPool, sql: &'static str, days: i32) -> Result<Vec<i64>, DbError> {
+    Ok(sqlx::query_scalar(sql).bind(days).fetch_all(pool).await?)
+}
+
+pub(super) async fn mark_sending(pool: &PgPool, id: i64, token: i64) -> Result<Fenced, DbError> {
+    let mut tx = pool.begin().await?;
+    let row = sqlx::query(include_str!("sql/invoice_mark_sending.sql"))
+        .bind(id)
+        .bind(token)
+        .fetch_optional(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(fenced(row))
+}
+
+pub(super) async fn mark_sent_and_complete(
+    pool: &PgPool,
+    id: i64,
+    charge_id: &str,
+    fence: Fence,
+) -> Result<Fenced, DbError> {
+    let mut tx = pool.begin().await?;
+    let row = sqlx::query(include_str!("sql/invoice_mark_sent.sql"))
+        .bind(id)
+        .bind(fence.fence)
+        .bind(charge_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if row.is_none() {
+        tx.rollback().await?;
+        return Ok(Fenced::Refused);
+    }
+    match oncely::store::postgres::complete_tx(&mut tx, fence).await {
+        Ok(()) => {
+            tx.commit().await?;
+            Ok(Fenced::Done)
+        }
+        Err(oncely::Error::LeaseLost(_)) => {
+            tx.rollback().await?;
+            Ok(Fenced::Refused)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub(super) async fn mark_failed(
+    pool: &PgPool,
+    id: i64,
+    token: i64,
+    reason: &str,
+) -> Result<Fenced, DbError> {
+    let mut tx = pool.begin().await?;
+    let row = sqlx::query(include_str!("sql/invoice_mark_failed.sql"))
+        .bind(id)
+        .bind(token)
+        .bind(reason)
+        .fetch_optional(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(fenced(row))
+}
+
+pub(super) async fn status_counts(pool: &PgPool) -> Result<Vec<(String, i64)>, DbError> {
+    let rows = sqlx::query(include_str!("sql/invoice_status_counts.sql"))
+        .fetch_all(pool)
+        .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("status")?, r.try_get("n")?)))
+        .collect()
+}
+
+pub(super) async fn all(pool: &PgPool) -> Result<Vec<(i64, String, Option<String>)>, DbError> {
+    let rows = sqlx::query(include_str!("sql/invoices_all.sql"))
+        .fetch_all(pool)
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                r.try_get("id")?,
+                r.try_get("status")?,
+                r.try_get("provider_charge_id")?,
+            ))
+        })
+        .collect()
+}
+
+pub(super) async fn naive_mark_sent(
+    pool: &PgPool,
+    id: i64,
+    charge_id: &str,
+) -> Result<(), DbError> {
+    let mut tx = pool.begin().await?;
+    sqlx::query(include_str!("sql/naive_mark_sent.sql"))
+        .bind(id)
+        .bind(charge_id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}

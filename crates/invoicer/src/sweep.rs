@@ -1,0 +1,67 @@
+//! The daily task: find invoices due for sending and enqueue one send job
+//! each. The unique key `invoice:<id>` makes sweeps racing on several servers
+//! create one job per invoice.
+
+use async_trait::async_trait;
+use oncely::{JobContext, JobError, NewJob, Store, Worker};
+
+use crate::db::InvoiceDb;
+use crate::send::{unique_key, SendArgs, KIND, QUEUE};
+
+/// Kind name of the sweep job.
+pub const SWEEP_KIND: &str = "invoices:sweep";
+
+/// Name of the periodic schedule that runs the sweep.
+pub const SCHEDULE: &str = "invoices:daily-sweep";
+
+/// What a sweep did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SweepReport {
+    /// Open invoices due.
+    pub due: usize,
+    /// Send jobs this sweep created.
+    pub enqueued: usize,
+}
+
+/// Enqueues a send job for every open invoice due within `days_ahead` days.
+pub async fn sweep(db: &InvoiceDb, store: &Store, days_ahead: i32) -> Result<SweepReport, String> {
+    let due = db.open_due(days_ahead).await.map_err(|e| e.to_string())?;
+    let mut report = SweepReport {
+        due: due.len(),
+        enqueued: 0,
+    };
+    for invoice_id in due {
+        let job = NewJob::from_args(QUEUE, KIND, &SendArgs { invoice_id })
+            .map_err(|e| e.to_string())?
+            .with_unique_key(unique_key(invoice_id))
+            .with_max_attempts(25);
+        if store
+            .job_insert(&job)
+            .await
+            .map_err(|e| e.to_string())?
+            .inserted
+        {
+            report.enqueued += 1;
+        }
+    }
+    Ok(report)
+}
+
+/// The sweep as a job (fired by the daily schedule).
+pub struct SweepWorker {
+    /// The invoices table.
+    pub db: InvoiceDb,
+    /// Days before the due date an invoice is sent.
+    pub days_ahead: i32,
+}
+
+#[async_trait]
+impl Worker for SweepWorker {
+    async fn work(&self, ctx: JobContext) -> Result<(), JobError> {
+        let report = sweep(&self.db, ctx.store(), self.days_ahead)
+            .await
+            .map_err(JobError::retry)?;
+        tracing::info!(due = report.due, enqueued = report.enqueued, "daily sweep");
+        Ok(())
+    }
+}

@@ -1,0 +1,329 @@
+//! The story end to end, with real processes and a real billing-sim over
+//! loopback, on PostgreSQL and SQLite: the naive strategy double-bills,
+//! oncely bills each invoice exactly once; racing sweeps make one job per
+//! invoice; provider refusals fail an invoice without a retry storm.
+
+use std::process::{Command, Output, Stdio};
+
+use oncely_testkit::{Backend, TestDb};
+use serde_json::Value;
+
+const INVOICER: &str = env!("CARGO_BIN_EXE_invoicer");
+
+fn invoicer(url: &str, billing: &str, args: &[&str]) -> Output {
+    let sim = std::path::Path::new(INVOICER).with_file_name("billing-sim");
+    assert!(
+        sim.exists(),
+        "billing-sim must be built next to invoicer: cargo build -p billing-sim"
+    );
+    Command::new(INVOICER)
+        .args(args)
+        .env("ONCELY_DATABASE_URL", url)
+        .env("INVOICER_BILLING_URL", billing)
+        .stdin(Stdio::null())
+        .output()
+        .expect("running invoicer")
+}
+
+/// Runs `invoicer demo ... --format json` and returns its one result.
+fn demo(db: &TestDb, args: &[&str]) -> Value {
+    let base = match db.backend {
+        Backend::Postgres => db.url.clone(),
+        Backend::Sqlite => "sqlite://unused.db".into(),
+    };
+    let mut all = vec!["demo", "--format", "json"];
+    all.extend_from_slice(args);
+    let out = invoicer(&base, "http://127.0.0.1:9", &all);
+    assert!(
+        out.status.success(),
+        "demo failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let results: Value = serde_json::from_slice(&out.stdout).expect("demo JSON");
+    results[0].clone()
+}
+
+async fn naive_double_bills(backend: Backend) {
+    let db = TestDb::postgres_or_sqlite(backend).await;
+    let r = demo(
+        &db,
+        &["--strategy", "naive", "--servers", "2", "--invoices", "200"],
+    );
+    assert!(
+        r["audit"]["duplicate_charges"].as_u64().expect("count") > 0,
+        "the naive strategy must show the double billing: {r}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn naive_double_bills_on_postgres() {
+    naive_double_bills(Backend::Postgres).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn naive_double_bills_on_sqlite() {
+    naive_double_bills(Backend::Sqlite).await
+}
+
+async fn oncely_bills_each_invoice_once(backend: Backend) {
+    let db = TestDb::postgres_or_sqlite(backend).await;
+    let r = demo(
+        &db,
+        &[
+            "--strategy",
+            "oncely",
+            "--servers",
+            "4",
+            "--invoices",
+            "2000",
+        ],
+    );
+    let audit = &r["audit"];
+    assert_eq!(audit["invoices"], 2000, "{r}");
+    assert_eq!(
+        audit["charges"], 2000,
+        "exactly one charge per invoice: {r}"
+    );
+    assert_eq!(audit["duplicate_charges"], 0, "{r}");
+    assert_eq!(audit["open"], 0, "none left pending: {r}");
+    assert_eq!(audit["by_status"]["sent"], 2000, "{r}");
+    assert_eq!(audit["sent_without_charge"], 0);
+    assert_eq!(audit["charged_not_marked_sent"], 0);
+    println!(
+        "{backend:?}: 4 servers billed 2,000 invoices once each in {:.1}s",
+        r["wall_secs"].as_f64().unwrap_or(0.0)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oncely_bills_each_invoice_once_on_postgres() {
+    oncely_bills_each_invoice_once(Backend::Postgres).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oncely_bills_each_invoice_once_on_sqlite() {
+    oncely_bills_each_invoice_once(Backend::Sqlite).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oncely_survives_kill_9_with_an_idempotent_provider() {
+    let db = TestDb::postgres_or_sqlite(Backend::Sqlite).await;
+    let r = demo(
+        &db,
+        &[
+            "--strategy",
+            "oncely",
+            "--servers",
+            "4",
+            "--invoices",
+            "300",
+            "--chaos",
+        ],
+    );
+    assert!(r["kills"].as_u64().expect("kills") > 0, "{r}");
+    assert_eq!(r["audit"]["duplicate_charges"], 0, "{r}");
+    assert_eq!(r["audit"]["open"], 0, "{r}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nowait_holds_without_crashes_on_postgres_and_is_refused_on_sqlite() {
+    let db = TestDb::postgres_or_sqlite(Backend::Postgres).await;
+    let r = demo(
+        &db,
+        &[
+            "--strategy",
+            "nowait",
+            "--servers",
+            "3",
+            "--invoices",
+            "150",
+        ],
+    );
+    assert_eq!(r["audit"]["duplicate_charges"], 0, "{r}");
+    assert_eq!(r["audit"]["by_status"]["sent"], 150, "{r}");
+    println!("nowait: {} lock errors seen by 3 servers", r["errors_seen"]);
+    let out = invoicer(
+        "sqlite://x.db",
+        "http://127.0.0.1:9",
+        &["demo", "--strategy", "nowait"],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("needs PostgreSQL"));
+}
+
+async fn racing_sweeps(backend: Backend) {
+    let db = TestDb::postgres_or_sqlite(backend).await;
+    let out = invoicer(&db.url, "http://127.0.0.1:9", &["migrate"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = invoicer(
+        &db.url,
+        "http://127.0.0.1:9",
+        &["create-invoices", "--count", "300", "--seed", "1"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let sweeps: Vec<_> = (0..5)
+        .map(|_| {
+            Command::new(INVOICER)
+                .arg("sweep")
+                .env("ONCELY_DATABASE_URL", &db.url)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("sweep")
+        })
+        .collect();
+    for s in sweeps {
+        let out = s.wait_with_output().expect("wait");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let store = db.store().await;
+    let jobs = store
+        .job_list(&oncely::store::JobFilter {
+            limit: Some(10_000),
+            ..Default::default()
+        })
+        .await
+        .expect("list");
+    let mut keys: Vec<_> = jobs.iter().filter_map(|j| j.unique_key.clone()).collect();
+    assert_eq!(keys.len(), jobs.len());
+    keys.sort();
+    keys.dedup();
+    assert_eq!(keys.len(), 300, "one send job per invoice");
+    assert_eq!(jobs.len(), 300, "and no more");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn racing_sweeps_on_postgres() {
+    racing_sweeps(Backend::Postgres).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn racing_sweeps_on_sqlite() {
+    racing_sweeps(Backend::Sqlite).await
+}
+
+/// A billing-sim with the given flags (its ledger directory lives as long as it); killed on drop.
+struct Sim(
+    std::process::Child,
+    String,
+    #[allow(dead_code)] tempfile::TempDir,
+);
+impl Sim {
+    fn start(flags: &[&str]) -> Sim {
+        use std::io::BufRead;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let sim = std::path::Path::new(INVOICER).with_file_name("billing-sim");
+        let mut child = Command::new(sim)
+            .args(flags)
+            .arg("--ledger")
+            .arg(dir.path().join("ledger.jsonl"))
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("billing-sim");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("banner");
+        let url = line.trim().rsplit(' ').next().expect("url").to_owned();
+        Sim(child, url, dir)
+    }
+}
+impl Drop for Sim {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusals_fail_invoices_and_outages_retry() {
+    let db = TestDb::postgres_or_sqlite(Backend::Sqlite).await;
+    assert!(invoicer(&db.url, "", &["migrate"]).status.success());
+    // Refused at creation: nothing written.
+    for (amount, currency) in [("0", "EUR"), ("-5", "EUR"), ("100", "XYZ")] {
+        let out = invoicer(
+            &db.url,
+            "",
+            &[
+                "create-invoice",
+                "--customer",
+                "c",
+                "--amount-cents",
+                amount,
+                "--currency",
+                currency,
+            ],
+        );
+        assert!(!out.status.success(), "{amount} {currency} accepted");
+    }
+    // A provider that declines everything: each invoice fails once, with the reason.
+    let declining = Sim::start(&["--decline-rate", "1"]);
+    assert!(
+        invoicer(&db.url, &declining.1, &["create-invoices", "--count", "20"])
+            .status
+            .success()
+    );
+    let out = invoicer(
+        &db.url,
+        &declining.1,
+        &["bill-pending", "--days-ahead", "0"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let audit: Value = serde_json::from_slice(
+        &invoicer(&db.url, &declining.1, &["audit", "--format", "json"]).stdout,
+    )
+    .expect("audit");
+    assert_eq!(audit["by_status"]["failed"], 20, "{audit}");
+    let store = db.store().await;
+    let jobs = store
+        .job_list(&oncely::store::JobFilter {
+            limit: Some(100),
+            ..Default::default()
+        })
+        .await
+        .expect("list");
+    assert!(
+        jobs.iter()
+            .filter(|j| j.kind == "invoices:send")
+            .all(|j| j.attempt == 1),
+        "no retry storm"
+    );
+    drop(declining);
+    // A provider down half the time: retries with backoff until every invoice is sent once.
+    let flaky = Sim::start(&["--fail-rate", "0.5", "--seed", "3"]);
+    let db2 = TestDb::postgres_or_sqlite(Backend::Sqlite).await;
+    assert!(invoicer(&db2.url, &flaky.1, &["migrate"]).status.success());
+    assert!(
+        invoicer(&db2.url, &flaky.1, &["create-invoices", "--count", "30"])
+            .status
+            .success()
+    );
+    let out = invoicer(&db2.url, &flaky.1, &["bill-pending", "--days-ahead", "0"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let audit: Value = serde_json::from_slice(
+        &invoicer(&db2.url, &flaky.1, &["audit", "--format", "json"]).stdout,
+    )
+    .expect("audit");
+    assert_eq!(audit["by_status"]["sent"], 30, "{audit}");
+    assert_eq!(audit["charges"], 30, "{audit}");
+}
