@@ -82,7 +82,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
                 sweep_cron: Some(args.sweep_cron),
                 days_ahead: cli.days_ahead,
             })?;
-            client.run_until(node::shutdown_signal()).await;
+            client.run_until(oncely::worker::shutdown_signal()).await;
             Ok(())
         }
         Command::BillPending(args) => {

@@ -35,7 +35,7 @@ pub async fn run(store: Store, args: WorkerArgs) -> Result<(), CliError> {
     }
     let client = builder.build()?;
     tracing::info!(worker = %client.config().worker_id, queues = %args.queues, "worker started");
-    client.run_until(shutdown_signal()).await;
+    client.run_until(oncely::worker::shutdown_signal()).await;
     tracing::info!("worker stopped");
     Ok(())
 }
@@ -60,29 +60,6 @@ fn parse_queues(spec: &str) -> Result<Vec<(String, u32)>, CliError> {
         return Err(CliError::Usage("--queues names no queue".into()));
     }
     Ok(queues)
-}
-
-/// Resolves on SIGTERM or Ctrl-C.
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = term.recv() => {}
-                    _ = tokio::signal::ctrl_c() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
-    tracing::info!("shutdown requested: no new jobs; running jobs may finish");
 }
 
 #[cfg(test)]

@@ -29,3 +29,16 @@ pub struct MigrationReport {
 pub(crate) fn latest(migrations: &[Migration]) -> i64 {
     migrations.iter().map(|m| m.version).max().unwrap_or(0)
 }
+
+/// `Ok` when the schema `found` is exactly `supported`; otherwise the error
+/// that says which way it is off.
+pub(crate) fn compare(found: i64, supported: i64) -> crate::Result<()> {
+    match found.cmp(&supported) {
+        std::cmp::Ordering::Equal => Ok(()),
+        std::cmp::Ordering::Greater => Err(crate::Error::SchemaTooNew { found, supported }),
+        std::cmp::Ordering::Less => Err(crate::Error::SchemaTooOld {
+            found,
+            needed: supported,
+        }),
+    }
+}

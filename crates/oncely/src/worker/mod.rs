@@ -17,6 +17,7 @@ mod context;
 mod executor;
 mod handler;
 mod producer;
+mod signal;
 mod stats;
 pub(crate) mod wakeups;
 
@@ -25,4 +26,5 @@ pub use client::{Client, ClientBuilder, Running};
 pub use config::ClientConfig;
 pub use context::JobContext;
 pub use handler::{FnWorker, JobError, Worker};
+pub use signal::shutdown_signal;
 pub use stats::{Stats, StatsSnapshot};

@@ -4,7 +4,7 @@
 use sqlx::PgPool;
 
 use crate::error::{Error, Result};
-use crate::store::migration::{latest, Migration};
+use crate::store::migration::{compare, latest, Migration};
 use crate::store::MigrationReport;
 
 /// Every PostgreSQL migration, oldest first.
@@ -33,15 +33,7 @@ pub(crate) async fn check(pool: &PgPool) -> Result<()> {
             .fetch_one(pool)
             .await?
     };
-    let supported = latest(MIGRATIONS);
-    match found.cmp(&supported) {
-        std::cmp::Ordering::Equal => Ok(()),
-        std::cmp::Ordering::Greater => Err(Error::SchemaTooNew { found, supported }),
-        std::cmp::Ordering::Less => Err(Error::SchemaTooOld {
-            found,
-            needed: supported,
-        }),
-    }
+    compare(found, latest(MIGRATIONS))
 }
 
 /// Applies the missing migrations in one transaction.

@@ -3,7 +3,7 @@
 use sqlx::SqlitePool;
 
 use crate::error::{Error, Result};
-use crate::store::migration::{latest, Migration};
+use crate::store::migration::{compare, latest, Migration};
 use crate::store::MigrationReport;
 
 /// Every SQLite migration, oldest first.
@@ -37,15 +37,7 @@ async fn current(pool: &SqlitePool) -> Result<i64> {
 /// Fails unless the schema is at the newest embedded version.
 pub(crate) async fn check(pool: &SqlitePool) -> Result<()> {
     let found = current(pool).await?;
-    let supported = latest(MIGRATIONS);
-    match found.cmp(&supported) {
-        std::cmp::Ordering::Equal => Ok(()),
-        std::cmp::Ordering::Greater => Err(Error::SchemaTooNew { found, supported }),
-        std::cmp::Ordering::Less => Err(Error::SchemaTooOld {
-            found,
-            needed: supported,
-        }),
-    }
+    compare(found, latest(MIGRATIONS))
 }
 
 /// Applies the missing migrations in one immediate transaction.
