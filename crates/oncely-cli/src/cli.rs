@@ -170,6 +170,20 @@ pub enum JobsCommand {
         /// The job id.
         id: i64,
     },
+    /// Decide an in-doubt job: its effect happened (completed), did not (retry), or give it up (discarded).
+    Resolve {
+        /// The job id.
+        id: i64,
+        /// The decision: completed, retry or discarded.
+        #[arg(long = "as", value_name = "DECISION")]
+        decision: String,
+        /// Why (recorded on the job with who and when).
+        #[arg(long)]
+        reason: String,
+        /// Who decides (default: $USER on this host).
+        #[arg(long)]
+        by: Option<String>,
+    },
 }
 
 /// `oncely jobs list`.

@@ -11,6 +11,8 @@ mod both;
 mod claim;
 #[path = "conformance/fencing.rs"]
 mod fencing;
+#[path = "conformance/in_doubt.rs"]
+mod in_doubt;
 #[path = "conformance/insert.rs"]
 mod insert;
 #[path = "conformance/migrate.rs"]

@@ -13,5 +13,7 @@ mod lifecycle;
 mod outcomes;
 #[path = "runtime/periodic.rs"]
 mod periodic;
+#[path = "runtime/reconcile.rs"]
+mod reconcile;
 #[path = "runtime/support.rs"]
 mod support;

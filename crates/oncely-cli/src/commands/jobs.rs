@@ -25,6 +25,26 @@ pub async fn run(store: &Store, command: JobsCommand) -> Result<(), CliError> {
             );
             Ok(())
         }
+        JobsCommand::Resolve {
+            id,
+            decision,
+            reason,
+            by,
+        } => {
+            let resolution = oncely::store::Resolution::parse(&decision)?;
+            if reason.trim().is_empty() {
+                return Err(CliError::Usage("--reason must say why".into()));
+            }
+            let by = by.unwrap_or_else(|| {
+                let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+                let host = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
+                format!("{user}@{}", host.trim())
+            });
+            let note = format!("resolved as {decision} by {by}: {reason}");
+            let job = store.job_resolve(id, resolution, &note).await?;
+            println!("job {} is {} ({note})", job.id, job.state);
+            Ok(())
+        }
         JobsCommand::Cancel { id } => {
             let job = store.job_cancel(id).await?;
             println!("job {} is {}", job.id, job.state);

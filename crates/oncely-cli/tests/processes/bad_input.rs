@@ -153,3 +153,69 @@ async fn enqueue_prints_the_id_and_dedupes_unique_keys() {
     assert_eq!(String::from_utf8_lossy(&second.stdout).trim(), id);
     assert!(String::from_utf8_lossy(&second.stderr).contains("already exists"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_doubt_jobs_are_listed_and_resolved_by_a_person() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let store = db.store().await;
+    let job = oncely::NewJob::new("q", "k", serde_json::json!({})).at_most_once();
+    let id = store.job_insert(&job).await.expect("insert").job.id;
+    let claim = oncely::store::ClaimParams {
+        queue: "q".into(),
+        kinds: vec!["k".into()],
+        limit: 1,
+        lease: std::time::Duration::from_secs(30),
+        worker_id: "w".into(),
+    };
+    store.job_claim(&claim).await.expect("claim");
+    db.expire_leases().await;
+    store.job_rescue_expired(10).await.expect("rescue");
+    let list = oncely(
+        &db.url,
+        &["jobs", "list", "--state", "in_doubt", "--format", "json"],
+    );
+    let listed: serde_json::Value = serde_json::from_slice(&list.stdout).expect("json");
+    assert_eq!(listed.as_array().map(|a| a.len()), Some(1));
+    let id = id.to_string();
+    let bad = oncely(
+        &db.url,
+        &["jobs", "resolve", &id, "--as", "maybe", "--reason", "x"],
+    );
+    assert!(!bad.status.success());
+    let out = oncely(
+        &db.url,
+        &[
+            "jobs",
+            "resolve",
+            &id,
+            "--as",
+            "completed",
+            "--reason",
+            "charge ch_9 found",
+            "--by",
+            "ana",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let shown: serde_json::Value =
+        serde_json::from_slice(&oncely(&db.url, &["jobs", "show", &id]).stdout).expect("json");
+    assert_eq!(shown["state"], "completed");
+    let last = shown["errors"]
+        .as_array()
+        .and_then(|e| e.last())
+        .expect("note");
+    assert_eq!(
+        last["error"],
+        "resolved as completed by ana: charge ch_9 found"
+    );
+    assert!(last["at"].is_string(), "when it was decided");
+    let again = oncely(
+        &db.url,
+        &["jobs", "resolve", &id, "--as", "retry", "--reason", "x"],
+    );
+    assert!(!again.status.success(), "only in-doubt jobs are resolved");
+}

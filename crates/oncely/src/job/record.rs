@@ -60,4 +60,6 @@ pub struct Job {
     pub attempted_at: Option<DateTime<Utc>>,
     /// When it reached a final state.
     pub finalized_at: Option<DateTime<Utc>>,
+    /// The current (or last) claim runs the kind's reconcile step, not its work.
+    pub reconciling: bool,
 }

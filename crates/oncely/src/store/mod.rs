@@ -31,7 +31,7 @@ use crate::job::{Job, NewJob};
 pub use migration::{Migration, MigrationReport};
 pub use params::{
     Backend, ClaimParams, Fence, FireParams, InsertOutcome, JobFilter, LeaderTerm, PruneParams,
-    QueueCount, RescueReport, RetryParams,
+    QueueCount, RescueReport, Resolution, RetryParams,
 };
 pub use url::DatabaseUrl;
 
@@ -103,6 +103,19 @@ pub trait Driver: Send + Sync + 'static {
     /// Moves running jobs whose lease expired to retryable, discarded (no
     /// attempts left) or in doubt (at-most-once). At most `limit` per call.
     async fn job_rescue_expired(&self, limit: u32) -> Result<RescueReport>;
+
+    /// Claims up to `limit` due in-doubt jobs of `queue` whose kind is in
+    /// `kinds` (kinds with a reconcile step) to reconcile them: a new token and
+    /// lease, `reconciling` set, the attempt unchanged.
+    async fn job_claim_in_doubt(&self, params: &ClaimParams) -> Result<Vec<Job>>;
+
+    /// The attempt may or may not have had its effect: the job waits in doubt,
+    /// for reconciliation after `delay` or for a person.
+    async fn job_doubt(&self, fence: Fence, reason: &str, delay: std::time::Duration)
+        -> Result<()>;
+
+    /// Operator: decides an in-doubt job. `note` is recorded on the job.
+    async fn job_resolve(&self, id: i64, resolution: Resolution, note: &str) -> Result<Job>;
 
     /// Operator: cancels a job that is not final (a running one too: its
     /// next fenced write fails).

@@ -151,3 +151,37 @@ pub struct PruneParams {
     /// Rows per statement.
     pub batch: u32,
 }
+
+/// An operator's decision about an in-doubt job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resolution {
+    /// The effect happened: the job is completed.
+    Completed,
+    /// The effect did not happen: run the job again.
+    Retry,
+    /// Give the job up.
+    Discarded,
+}
+
+impl Resolution {
+    /// The state the job moves to.
+    pub fn state(self) -> JobState {
+        match self {
+            Resolution::Completed => JobState::Completed,
+            Resolution::Retry => JobState::Available,
+            Resolution::Discarded => JobState::Discarded,
+        }
+    }
+
+    /// Parses `completed`, `retry` or `discarded`.
+    pub fn parse(s: &str) -> Result<Self, crate::ValidationError> {
+        match s {
+            "completed" => Ok(Resolution::Completed),
+            "retry" => Ok(Resolution::Retry),
+            "discarded" => Ok(Resolution::Discarded),
+            other => Err(crate::ValidationError::Args(format!(
+                "resolution {other:?}: use completed, retry or discarded"
+            ))),
+        }
+    }
+}

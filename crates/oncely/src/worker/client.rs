@@ -136,8 +136,18 @@ impl Client {
 
     /// Inserts a job (or returns the existing one with its unique key) and
     /// wakes this client's producer of its queue.
+    /// Jobs of a kind registered here with a policy other than
+    /// [`super::EffectPolicy::Idempotent`] are marked at-most-once.
     pub async fn insert(&self, job: &NewJob) -> Result<InsertOutcome> {
-        let outcome = self.store.job_insert(job).await?;
+        let needs_doubt = self
+            .workers
+            .get(&job.kind)
+            .is_some_and(|w| w.policy() != super::EffectPolicy::Idempotent);
+        let outcome = if needs_doubt && !job.at_most_once {
+            self.store.job_insert(&job.clone().at_most_once()).await?
+        } else {
+            self.store.job_insert(job).await?
+        };
         if outcome.inserted {
             self.wakeups.wake(&job.queue);
         }

@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::config::ClientConfig;
 use super::stats::{Counter, Stats};
-use super::{JobContext, JobError, Worker};
+use super::{JobContext, JobError, Reconciliation, Worker};
 use crate::error::Error;
 use crate::job::{Job, JobState};
 use crate::store::{Fence, RetryParams, Store};
@@ -46,6 +46,8 @@ impl Executor {
     pub(crate) async fn run(self, worker: Arc<dyn Worker>, job: Job) {
         let fence = Fence::of(&job);
         let attempt = job.attempt;
+        let reconciling = job.reconciling;
+        let doubts = job.errors.len();
         let timeout = job
             .timeout_ms
             .and_then(|ms| u64::try_from(ms).ok())
@@ -53,7 +55,26 @@ impl Executor {
             .or(self.config.default_timeout);
         let cancel = CancellationToken::new();
         let ctx = JobContext::new(job, cancel.clone(), self.store.clone());
-        let end = self.supervise(worker, ctx, cancel, fence, timeout).await;
+        let end = self
+            .supervise(worker, ctx, cancel, fence, timeout, reconciling)
+            .await;
+        let end = match end {
+            // A reconcile step that could not tell waits in doubt, with backoff.
+            End::Returned(Err(JobError::InDoubt(reason))) if reconciling => {
+                self.doubt(fence, reason, self.config.backoff.delay(doubts as i32 + 1))
+                    .await;
+                return;
+            }
+            End::Returned(Ok(())) if reconciling => {
+                self.stats.add(Counter::Reconciled, 1);
+                End::Returned(Ok(()))
+            }
+            End::Returned(Err(JobError::Retry { error, delay })) if reconciling => {
+                self.stats.add(Counter::Reconciled, 1);
+                End::Returned(Err(JobError::Retry { error, delay }))
+            }
+            other => other,
+        };
         tracing::debug!(
             job = fence.job_id,
             fence = fence.fence,
@@ -70,10 +91,23 @@ impl Executor {
         cancel: CancellationToken,
         fence: Fence,
         timeout: Option<Duration>,
+        reconciling: bool,
     ) -> End {
         let started = Instant::now();
         let mut handler = JoinSet::new();
-        handler.spawn(async move { worker.work(ctx).await });
+        handler.spawn(async move {
+            if !reconciling {
+                return worker.work(ctx).await;
+            }
+            match worker.reconcile(ctx).await {
+                Reconciliation::Done => Ok(()),
+                Reconciliation::NotDone => Err(JobError::retry_after(
+                    "reconciled: the effect did not happen; running the job again",
+                    Duration::ZERO,
+                )),
+                Reconciliation::Unknown(why) => Err(JobError::InDoubt(format!("reconcile: {why}"))),
+            }
+        });
         let every = self.config.heartbeat_every;
         let mut heartbeat = tokio::time::interval_at(started + every, every);
         heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -138,6 +172,10 @@ impl Executor {
                 self.retrying(|| store.job_cancel_running(fence, &reason))
                     .await,
             ),
+            End::Returned(Err(JobError::InDoubt(reason))) => {
+                self.doubt(fence, reason, Duration::ZERO).await;
+                return;
+            }
             End::Panicked(message) => {
                 let delay = self.config.backoff.delay(attempt);
                 (
@@ -184,6 +222,27 @@ impl Executor {
             }
             Err(error) => {
                 tracing::error!(job = fence.job_id, %error, "outcome not recorded; the rescuer will take the job when its lease expires");
+                self.stats.add(Counter::WriteFailed, 1);
+            }
+        }
+    }
+
+    /// Leaves the job in doubt (to be reconciled after `delay`, or decided).
+    async fn doubt(&self, fence: Fence, reason: String, delay: Duration) {
+        match self
+            .retrying(|| self.store.job_doubt(fence, &reason, delay))
+            .await
+        {
+            Ok(()) => {
+                tracing::warn!(job = fence.job_id, %reason, "job in doubt");
+                self.stats.add(Counter::InDoubt, 1);
+            }
+            Err(Error::LeaseLost(lost)) => {
+                tracing::warn!(%lost, "in-doubt state not recorded");
+                self.stats.add(Counter::LeaseLost, 1);
+            }
+            Err(error) => {
+                tracing::error!(job = fence.job_id, %error, "in-doubt state not recorded; the rescuer will take the job when its lease expires");
                 self.stats.add(Counter::WriteFailed, 1);
             }
         }

@@ -9,11 +9,52 @@ use async_trait::async_trait;
 
 use super::JobContext;
 
+/// What happens to a job whose attempt may have started its effect on an
+/// outside system when the attempt's worker vanished.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EffectPolicy {
+    /// The effect is safe to repeat (the job's idempotency key goes to the
+    /// outside system): a crashed attempt is simply retried.
+    #[default]
+    Idempotent,
+    /// An attempt that may have started the effect is never repeated on its
+    /// own: the job goes in doubt and waits for a person.
+    AtMostOnce,
+    /// Like at-most-once, but the kind can ask the outside system what
+    /// happened: in-doubt jobs run [`Worker::reconcile`].
+    Reconcilable,
+}
+
+/// What a reconcile step found out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reconciliation {
+    /// The effect happened (and the step recorded it): complete the job.
+    Done,
+    /// The effect did not happen: run the job again.
+    NotDone,
+    /// Cannot tell yet: stay in doubt and ask again later, with backoff.
+    Unknown(String),
+}
+
 /// Runs the jobs of one kind.
 #[async_trait]
 pub trait Worker: Send + Sync + 'static {
     /// Does the work of one attempt. `Ok(())` completes the job.
     async fn work(&self, ctx: JobContext) -> Result<(), JobError>;
+
+    /// How this kind's effects behave under crashes. Jobs inserted through a
+    /// [`super::Client`] that registered this worker get `at_most_once` set
+    /// unless the policy is [`EffectPolicy::Idempotent`] (the default).
+    fn policy(&self) -> EffectPolicy {
+        EffectPolicy::Idempotent
+    }
+
+    /// For [`EffectPolicy::Reconcilable`] kinds: asks the outside system
+    /// whether an in-doubt job's effect happened. Runs under its own lease and
+    /// fencing token, like an attempt.
+    async fn reconcile(&self, _ctx: JobContext) -> Reconciliation {
+        Reconciliation::Unknown("this kind has no reconcile step".into())
+    }
 }
 
 /// How an attempt ended when it did not complete the job.
@@ -33,6 +74,10 @@ pub enum JobError {
     Snooze(Duration),
     /// Cancel the job (final).
     Cancel(String),
+    /// The effect may or may not have happened (a timeout, a dropped
+    /// connection): never retry blindly; the job goes in doubt, to be
+    /// reconciled or decided by a person.
+    InDoubt(String),
 }
 
 impl JobError {
@@ -65,6 +110,7 @@ impl fmt::Display for JobError {
             JobError::Discard(error) => write!(f, "discard: {error}"),
             JobError::Snooze(d) => write!(f, "snooze for {d:?}"),
             JobError::Cancel(reason) => write!(f, "cancel: {reason}"),
+            JobError::InDoubt(reason) => write!(f, "in doubt: {reason}"),
         }
     }
 }

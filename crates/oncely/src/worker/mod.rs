@@ -25,6 +25,6 @@ pub use backoff::Backoff;
 pub use client::{Client, ClientBuilder, Running};
 pub use config::ClientConfig;
 pub use context::JobContext;
-pub use handler::{FnWorker, JobError, Worker};
+pub use handler::{EffectPolicy, FnWorker, JobError, Reconciliation, Worker};
 pub use signal::shutdown_signal;
 pub use stats::{Stats, StatsSnapshot};

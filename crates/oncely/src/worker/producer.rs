@@ -32,6 +32,12 @@ impl Producer {
     pub(crate) async fn run(self) {
         let mut running: JoinSet<()> = JoinSet::new();
         let kinds: Vec<String> = self.workers.keys().cloned().collect();
+        let reconcilable: Vec<String> = self
+            .workers
+            .iter()
+            .filter(|(_, w)| w.policy() == super::EffectPolicy::Reconcilable)
+            .map(|(k, _)| k.clone())
+            .collect();
         let config = self.executor.config.clone();
         let mut failures = 0u32;
         while !self.stop_fetching.is_cancelled() {
@@ -45,7 +51,27 @@ impl Producer {
                     lease: config.lease,
                     worker_id: config.worker_id.clone(),
                 };
-                match self.executor.store.job_claim(&params).await {
+                let claimed = match self.executor.store.job_claim(&params).await {
+                    Ok(mut jobs) => {
+                        let left = free.saturating_sub(jobs.len() as u32);
+                        if left > 0 && !reconcilable.is_empty() {
+                            let doubts = ClaimParams {
+                                kinds: reconcilable.clone(),
+                                limit: left,
+                                ..params.clone()
+                            };
+                            match self.executor.store.job_claim_in_doubt(&doubts).await {
+                                Ok(more) => jobs.extend(more),
+                                Err(error) => {
+                                    tracing::warn!(queue = %self.queue, %error, "claiming in-doubt jobs failed")
+                                }
+                            }
+                        }
+                        Ok(jobs)
+                    }
+                    Err(e) => Err(e),
+                };
+                match claimed {
                     Ok(jobs) => {
                         failures = 0;
                         full_claim = jobs.len() as u32 == free;

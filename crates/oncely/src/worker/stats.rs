@@ -14,6 +14,8 @@ pub struct Stats {
     released: AtomicU64,
     lease_lost: AtomicU64,
     write_failed: AtomicU64,
+    in_doubt: AtomicU64,
+    reconciled: AtomicU64,
 }
 
 /// A copy of [`Stats`] at one instant.
@@ -37,6 +39,10 @@ pub struct StatsSnapshot {
     pub lease_lost: u64,
     /// Final writes abandoned after repeated database errors (the rescuer takes over).
     pub write_failed: u64,
+    /// Attempts that left their job in doubt.
+    pub in_doubt: u64,
+    /// In-doubt jobs whose reconcile step settled them (done or not done).
+    pub reconciled: u64,
 }
 
 /// Which counter to bump.
@@ -51,6 +57,8 @@ pub(crate) enum Counter {
     Released,
     LeaseLost,
     WriteFailed,
+    InDoubt,
+    Reconciled,
 }
 
 impl Stats {
@@ -65,6 +73,8 @@ impl Stats {
             Counter::Released => &self.released,
             Counter::LeaseLost => &self.lease_lost,
             Counter::WriteFailed => &self.write_failed,
+            Counter::InDoubt => &self.in_doubt,
+            Counter::Reconciled => &self.reconciled,
         };
         cell.fetch_add(n, Ordering::Relaxed);
     }
@@ -82,6 +92,8 @@ impl Stats {
             released: get(&self.released),
             lease_lost: get(&self.lease_lost),
             write_failed: get(&self.write_failed),
+            in_doubt: get(&self.in_doubt),
+            reconciled: get(&self.reconciled),
         }
     }
 }

@@ -19,6 +19,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "schedules_leader",
         sql: include_str!("migrations/0002_schedules_leader.sql"),
     },
+    Migration {
+        version: 3,
+        name: "reconcile",
+        sql: include_str!("migrations/0003_reconcile.sql"),
+    },
 ];
 
 /// Fails unless the schema is at the newest embedded version.

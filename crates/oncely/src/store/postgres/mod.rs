@@ -358,6 +358,51 @@ impl Driver for PgDriver {
         Ok(report)
     }
 
+    async fn job_claim_in_doubt(&self, params: &ClaimParams) -> Result<Vec<Job>> {
+        if params.limit == 0 || params.kinds.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = sqlx::query(include_str!("sql/job_claim_in_doubt.sql"))
+            .bind(&params.queue)
+            .bind(&params.kinds)
+            .bind(i64::from(params.limit))
+            .bind(params.lease.as_secs_f64())
+            .bind(&params.worker_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(rows::job).collect()
+    }
+
+    async fn job_doubt(&self, fence: Fence, reason: &str, delay: Duration) -> Result<()> {
+        self.fenced(
+            include_str!("sql/job_doubt.sql"),
+            fence,
+            Extra::TextSeconds(reason, delay.as_secs_f64()),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn job_resolve(&self, id: i64, resolution: super::Resolution, note: &str) -> Result<Job> {
+        let row = sqlx::query(include_str!("sql/job_resolve.sql"))
+            .bind(id)
+            .bind(resolution.state().as_str())
+            .bind(note)
+            .fetch_optional(&self.pool)
+            .await?;
+        if let Some(row) = row {
+            return rows::job(&row);
+        }
+        match self.job_get(id).await? {
+            None => Err(crate::Error::NotFound(id)),
+            Some(job) => Err(crate::Error::InvalidTransition {
+                id,
+                state: job.state,
+                action: "resolve (only in-doubt jobs are resolved)",
+            }),
+        }
+    }
+
     async fn job_cancel(&self, id: i64) -> Result<Job> {
         self.operator_write(include_str!("sql/job_cancel.sql"), id, "cancel")
             .await

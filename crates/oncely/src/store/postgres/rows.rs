@@ -31,6 +31,7 @@ pub(super) fn job(row: &PgRow) -> Result<Job> {
         errors: decode::errors(id, row.try_get("errors")?)?,
         created_at: row.try_get("created_at")?,
         attempted_at: row.try_get("attempted_at")?,
+        reconciling: row.try_get("reconciling")?,
         finalized_at: row.try_get("finalized_at")?,
     })
 }

@@ -18,6 +18,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "schedules_leader",
         sql: include_str!("migrations/0002_schedules_leader.sql"),
     },
+    Migration {
+        version: 3,
+        name: "reconcile",
+        sql: include_str!("migrations/0003_reconcile.sql"),
+    },
 ];
 
 async fn current(pool: &SqlitePool) -> Result<i64> {

@@ -192,32 +192,8 @@ impl Driver for SqliteDriver {
     }
 
     async fn job_claim(&self, params: &ClaimParams) -> Result<Vec<Job>> {
-        if params.limit == 0 || params.kinds.is_empty() {
-            return Ok(Vec::new());
-        }
-        let kinds = serde_json::to_string(&params.kinds).map_err(|e| {
-            crate::Error::Invalid(crate::error::ValidationError::Args(e.to_string()))
-        })?;
-        let mut w = self.begin_write().await?;
-        let tx = &mut w.tx;
-        let last: i64 = sqlx::query_scalar(include_str!("sql/fence_reserve.sql"))
-            .bind(i64::from(params.limit))
-            .fetch_one(&mut **tx)
-            .await?;
-        let base = last - i64::from(params.limit);
-        let rows = sqlx::query(include_str!("sql/job_claim.sql"))
-            .bind(&params.queue)
-            .bind(kinds)
-            .bind(i64::from(params.limit))
-            .bind(base)
-            .bind(sqlite_modifier(params.lease))
-            .bind(&params.worker_id)
-            .fetch_all(&mut **tx)
-            .await?;
-        w.tx.commit().await?;
-        let mut jobs = rows.iter().map(rows::job).collect::<Result<Vec<_>>>()?;
-        jobs.sort_by_key(|j| (j.priority, j.run_at, j.id));
-        Ok(jobs)
+        self.claim_with(include_str!("sql/job_claim.sql"), params)
+            .await
     }
 
     async fn job_heartbeat(&self, fence: Fence, lease: Duration) -> Result<DateTime<Utc>> {
@@ -303,6 +279,48 @@ impl Driver for SqliteDriver {
             report.count(decode::state(0, &raw)?);
         }
         Ok(report)
+    }
+
+    async fn job_claim_in_doubt(&self, params: &ClaimParams) -> Result<Vec<Job>> {
+        self.claim_with(include_str!("sql/job_claim_in_doubt.sql"), params)
+            .await
+    }
+
+    async fn job_doubt(&self, fence: Fence, reason: &str, delay: Duration) -> Result<()> {
+        self.fenced(
+            include_str!("sql/job_doubt.sql"),
+            fence,
+            &[reason.into(), sqlite_modifier(delay)],
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn job_resolve(&self, id: i64, resolution: super::Resolution, note: &str) -> Result<Job> {
+        let mut w = self.begin_write().await?;
+        let row = sqlx::query(include_str!("sql/job_resolve.sql"))
+            .bind(id)
+            .bind(resolution.state().as_str())
+            .bind(note)
+            .fetch_optional(&mut *w.tx)
+            .await?;
+        let result = match row {
+            Some(row) => rows::job(&row),
+            None => match sqlx::query(include_str!("sql/job_get.sql"))
+                .bind(id)
+                .fetch_optional(&mut *w.tx)
+                .await?
+            {
+                None => Err(crate::Error::NotFound(id)),
+                Some(row) => Err(crate::Error::InvalidTransition {
+                    id,
+                    state: rows::job(&row)?.state,
+                    action: "resolve (only in-doubt jobs are resolved)",
+                }),
+            },
+        };
+        w.tx.commit().await?;
+        result
     }
 
     async fn job_cancel(&self, id: i64) -> Result<Job> {
@@ -414,6 +432,36 @@ impl Driver for SqliteDriver {
 }
 
 impl SqliteDriver {
+    /// Runs a claim statement (normal or in-doubt) in one immediate
+    /// transaction, with fencing tokens reserved from the counter.
+    async fn claim_with(&self, sql: &'static str, params: &ClaimParams) -> Result<Vec<Job>> {
+        if params.limit == 0 || params.kinds.is_empty() {
+            return Ok(Vec::new());
+        }
+        let kinds = serde_json::to_string(&params.kinds).map_err(|e| {
+            crate::Error::Invalid(crate::error::ValidationError::Args(e.to_string()))
+        })?;
+        let mut w = self.begin_write().await?;
+        let last: i64 = sqlx::query_scalar(include_str!("sql/fence_reserve.sql"))
+            .bind(i64::from(params.limit))
+            .fetch_one(&mut *w.tx)
+            .await?;
+        let base = last - i64::from(params.limit);
+        let rows = sqlx::query(sql)
+            .bind(&params.queue)
+            .bind(kinds)
+            .bind(i64::from(params.limit))
+            .bind(base)
+            .bind(sqlite_modifier(params.lease))
+            .bind(&params.worker_id)
+            .fetch_all(&mut *w.tx)
+            .await?;
+        w.tx.commit().await?;
+        let mut jobs = rows.iter().map(rows::job).collect::<Result<Vec<_>>>()?;
+        jobs.sort_by_key(|j| (j.priority, j.run_at, j.id));
+        Ok(jobs)
+    }
+
     /// An operator's unfenced write on one job; explains a refusal.
     async fn operator_write(
         &self,

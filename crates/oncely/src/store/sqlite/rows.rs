@@ -41,6 +41,7 @@ pub(super) fn job(row: &SqliteRow) -> Result<Job> {
         errors: decode::errors(id, decode::json(id, "errors", &errors)?)?,
         created_at: decode::timestamp(id, "created_at", &created_at)?,
         attempted_at: decode::opt_timestamp(id, "attempted_at", row.try_get("attempted_at")?)?,
+        reconciling: row.try_get("reconciling")?,
         finalized_at: decode::opt_timestamp(id, "finalized_at", row.try_get("finalized_at")?)?,
     })
 }

@@ -18,7 +18,8 @@ SET state = 'running',
     fence = nextval('oncely_fence_seq'),
     lease_expires_at = now() + make_interval(secs => $4),
     attempted_at = now(),
-    locked_by = $5
+    locked_by = $5,
+    reconciling = false
 FROM picked
 WHERE j.id = picked.id
 RETURNING j.*

@@ -17,7 +17,8 @@ SET state = 'running',
     fence = ?4 + picked.rn,
     lease_expires_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?5),
     attempted_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'),
-    locked_by = ?6
+    locked_by = ?6,
+    reconciling = 0
 FROM picked
 WHERE oncely_jobs.id = picked.id
 RETURNING *

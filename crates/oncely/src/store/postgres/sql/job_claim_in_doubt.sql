@@ -1,0 +1,21 @@
+-- Claims up to $3 in-doubt jobs of queue $1 with kinds in $2 (kinds that can
+-- reconcile) to run their reconcile step: a new fencing token and lease, the
+-- attempt unchanged. $4 lease seconds, $5 worker id
+WITH picked AS (
+    SELECT id
+    FROM oncely_jobs
+    WHERE queue = $1 AND state = 'in_doubt' AND run_at <= now() AND kind = ANY($2)
+    ORDER BY run_at, id
+    LIMIT $3
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE oncely_jobs j
+SET state = 'running',
+    fence = nextval('oncely_fence_seq'),
+    lease_expires_at = now() + make_interval(secs => $4),
+    attempted_at = now(),
+    locked_by = $5,
+    reconciling = true
+FROM picked
+WHERE j.id = picked.id
+RETURNING j.*

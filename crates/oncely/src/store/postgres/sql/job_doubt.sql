@@ -1,0 +1,9 @@
+-- Fenced: the attempt may or may not have had its effect: the job waits in
+-- doubt (for reconciliation after $4 seconds, or a person). $1 id, $2 fence, $3 reason
+UPDATE oncely_jobs
+SET state = 'in_doubt', run_at = clock_timestamp() + make_interval(secs => $4),
+    lease_expires_at = NULL, reconciling = false,
+    errors = errors || jsonb_build_array(jsonb_build_object(
+        'attempt', attempt, 'at', clock_timestamp(), 'error', $3::text))
+WHERE id = $1 AND fence = $2 AND state = 'running'
+RETURNING state

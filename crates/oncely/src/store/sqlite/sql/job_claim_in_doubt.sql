@@ -1,0 +1,22 @@
+-- Claims up to ?3 in-doubt jobs of queue ?1 with kinds in JSON array ?2
+-- (kinds that can reconcile) to run their reconcile step: a new fencing token
+-- and lease, the attempt unchanged. ?4 fence base, ?5 lease modifier, ?6 worker id
+WITH picked AS (
+    SELECT id, row_number() OVER (ORDER BY run_at, id) AS rn
+    FROM oncely_jobs
+    WHERE queue = ?1 AND state = 'in_doubt'
+      AND run_at <= strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+      AND kind IN (SELECT value FROM json_each(?2))
+    ORDER BY run_at, id
+    LIMIT ?3
+)
+UPDATE oncely_jobs
+SET state = 'running',
+    fence = ?4 + picked.rn,
+    lease_expires_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?5),
+    attempted_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'),
+    locked_by = ?6,
+    reconciling = 1
+FROM picked
+WHERE oncely_jobs.id = picked.id
+RETURNING *

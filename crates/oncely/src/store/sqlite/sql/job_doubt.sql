@@ -1,0 +1,9 @@
+-- Fenced: the attempt may or may not have had its effect: the job waits in
+-- doubt (for reconciliation after ?4, or a person). ?1 id, ?2 fence, ?3 reason, ?4 delay modifier
+UPDATE oncely_jobs
+SET state = 'in_doubt', run_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?4),
+    lease_expires_at = NULL, reconciling = 0,
+    errors = json_insert(errors, '$[#]', json_object(
+        'attempt', attempt, 'at', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), 'error', ?3))
+WHERE id = ?1 AND fence = ?2 AND state = 'running'
+RETURNING state

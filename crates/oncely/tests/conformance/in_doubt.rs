@@ -1,0 +1,123 @@
+//! In-doubt jobs: doubting, claiming for reconciliation, operator resolution.
+
+use std::time::Duration;
+
+use oncely::store::{Fence, Resolution};
+use oncely::{Error, JobState};
+use oncely_testkit::TestDb;
+
+use super::support::{claim_params, job};
+
+both!(doubt_reconcile_claim_and_resolve);
+async fn doubt_reconcile_claim_and_resolve(db: TestDb) {
+    let store = db.store().await;
+    store
+        .job_insert(&job().at_most_once())
+        .await
+        .expect("insert");
+    let first = store
+        .job_claim(&claim_params(1))
+        .await
+        .expect("claim")
+        .remove(0);
+    assert!(!first.reconciling);
+    store
+        .job_doubt(Fence::of(&first), "timeout after charging", Duration::ZERO)
+        .await
+        .expect("doubt");
+    let row = store.job_get(first.id).await.expect("get").expect("row");
+    assert_eq!(row.state, JobState::InDoubt);
+    assert_eq!(
+        row.errors.last().map(|e| e.error.as_str()),
+        Some("timeout after charging")
+    );
+    // Never claimed for work; claimed for reconciliation with a new token, same attempt.
+    assert!(store
+        .job_claim(&claim_params(5))
+        .await
+        .expect("claim")
+        .is_empty());
+    let rec = store
+        .job_claim_in_doubt(&claim_params(5))
+        .await
+        .expect("claim")
+        .remove(0);
+    assert!(rec.reconciling);
+    assert!(rec.fence > first.fence);
+    assert_eq!((rec.state, rec.attempt), (JobState::Running, 1));
+    // The old attempt is fenced out.
+    assert!(store
+        .job_complete(Fence::of(&first))
+        .await
+        .unwrap_err()
+        .is_lease_lost());
+    // Reconcile cannot tell: back in doubt, later.
+    store
+        .job_doubt(
+            Fence::of(&rec),
+            "provider unreachable",
+            Duration::from_secs(3600),
+        )
+        .await
+        .expect("doubt");
+    assert!(
+        store
+            .job_claim_in_doubt(&claim_params(5))
+            .await
+            .expect("claim")
+            .is_empty(),
+        "backoff respected"
+    );
+    // A person decides.
+    let note = "resolved as retry by ops@example: provider has no charge";
+    let resolved = store
+        .job_resolve(first.id, Resolution::Retry, note)
+        .await
+        .expect("resolve");
+    assert_eq!(resolved.state, JobState::Available);
+    assert!(resolved.max_attempts > resolved.attempt);
+    assert_eq!(resolved.errors.last().map(|e| e.error.as_str()), Some(note));
+    assert!(matches!(
+        store
+            .job_resolve(first.id, Resolution::Completed, "again")
+            .await,
+        Err(Error::InvalidTransition {
+            state: JobState::Available,
+            ..
+        })
+    ));
+    assert!(matches!(
+        store.job_resolve(999_999, Resolution::Completed, "x").await,
+        Err(Error::NotFound(_))
+    ));
+}
+
+both!(resolving_completed_or_discarded_is_final);
+async fn resolving_completed_or_discarded_is_final(db: TestDb) {
+    let store = db.store().await;
+    for (resolution, state) in [
+        (Resolution::Completed, JobState::Completed),
+        (Resolution::Discarded, JobState::Discarded),
+    ] {
+        store
+            .job_insert(&job().at_most_once())
+            .await
+            .expect("insert");
+        let j = store
+            .job_claim(&claim_params(1))
+            .await
+            .expect("claim")
+            .remove(0);
+        db.expire_leases().await;
+        assert_eq!(
+            store.job_rescue_expired(10).await.expect("rescue").in_doubt,
+            1
+        );
+        let done = store
+            .job_resolve(j.id, resolution, "decided")
+            .await
+            .expect("resolve");
+        assert_eq!(done.state, state);
+        assert!(done.finalized_at.is_some());
+    }
+}

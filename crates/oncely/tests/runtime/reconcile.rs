@@ -1,0 +1,142 @@
+//! Effect policies end to end: in-doubt jobs and their reconcile step.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use oncely::worker::{EffectPolicy, Reconciliation};
+use oncely::{Client, JobContext, JobError, JobState, NewJob, Worker};
+use oncely_testkit::TestDb;
+use serde_json::json;
+
+use super::support::{eventually, fast_config, state_of};
+
+/// A kind whose first attempt times out after "charging"; its reconcile
+/// step answers as the args say.
+struct Charger {
+    policy: EffectPolicy,
+    reconciles: Arc<AtomicU32>,
+}
+
+#[async_trait]
+impl Worker for Charger {
+    async fn work(&self, ctx: JobContext) -> Result<(), JobError> {
+        if ctx.attempt() == 1 {
+            return Err(JobError::InDoubt(
+                "timed out after sending the charge".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    fn policy(&self) -> EffectPolicy {
+        self.policy
+    }
+
+    async fn reconcile(&self, ctx: JobContext) -> Reconciliation {
+        let n = self.reconciles.fetch_add(1, Ordering::SeqCst);
+        match ctx.job().args["provider_says"].as_str() {
+            Some("charged") => Reconciliation::Done,
+            Some("not_charged") => Reconciliation::NotDone,
+            Some("unknown_then_charged") if n > 0 => Reconciliation::Done,
+            _ => Reconciliation::Unknown("provider unreachable".into()),
+        }
+    }
+}
+
+fn client(store: oncely::Store, policy: EffectPolicy, reconciles: Arc<AtomicU32>) -> Client {
+    Client::builder(store)
+        .queue("q", 2)
+        .config(fast_config())
+        .register("charge", Charger { policy, reconciles })
+        .build()
+        .expect("client")
+}
+
+async fn settle(
+    db: &TestDb,
+    policy: EffectPolicy,
+    says: &str,
+    expect: JobState,
+) -> (oncely::Job, u32) {
+    let store = db.store().await;
+    let reconciles = Arc::new(AtomicU32::new(0));
+    let c = client(store.clone(), policy, reconciles.clone());
+    let id = c
+        .insert(&NewJob::new(
+            "q",
+            "charge",
+            json!({ "provider_says": says }),
+        ))
+        .await
+        .expect("insert")
+        .job
+        .id;
+    let running = c.start();
+    eventually(&format!("{says} reaches {expect}"), || async {
+        state_of(&store, id).await == expect
+    })
+    .await;
+    running.shutdown().await;
+    (
+        store.job_get(id).await.expect("get").expect("row"),
+        reconciles.load(Ordering::SeqCst),
+    )
+}
+
+both!(reconcilable_jobs_settle_by_asking);
+async fn reconcilable_jobs_settle_by_asking(db: TestDb) {
+    // Charged: completed by reconciliation, never run a second time.
+    let (j, n) = settle(
+        &db,
+        EffectPolicy::Reconcilable,
+        "charged",
+        JobState::Completed,
+    )
+    .await;
+    assert!(j.at_most_once, "the client marked the job at-most-once");
+    assert_eq!((j.attempt, n), (1, 1));
+    assert!(j.reconciling);
+    // Not charged: runs again, then completes.
+    let (j, _) = settle(
+        &db,
+        EffectPolicy::Reconcilable,
+        "not_charged",
+        JobState::Completed,
+    )
+    .await;
+    assert_eq!(j.attempt, 2);
+    assert!(!j.reconciling);
+    // Unknown first: stays in doubt with backoff, asks again, then settles.
+    let (j, n) = settle(
+        &db,
+        EffectPolicy::Reconcilable,
+        "unknown_then_charged",
+        JobState::Completed,
+    )
+    .await;
+    assert_eq!((j.attempt, n), (1, 2));
+    assert!(
+        j.errors
+            .iter()
+            .any(|e| e.error.contains("provider unreachable")),
+        "{:?}",
+        j.errors
+    );
+}
+
+both!(at_most_once_jobs_wait_for_a_person);
+async fn at_most_once_jobs_wait_for_a_person(db: TestDb) {
+    let (j, n) = settle(&db, EffectPolicy::AtMostOnce, "charged", JobState::InDoubt).await;
+    assert_eq!((j.attempt, n), (1, 0), "never retried, never reconciled");
+    let store = db.store().await;
+    let done = store
+        .job_resolve(
+            j.id,
+            oncely::store::Resolution::Completed,
+            "resolved as completed by test: charge ch_1 found",
+        )
+        .await
+        .expect("resolve");
+    assert_eq!(done.state, JobState::Completed);
+}
