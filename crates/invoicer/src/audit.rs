@@ -39,9 +39,15 @@ impl Audit {
     }
 }
 
-/// Compares the database with the provider's ledger.
-pub async fn audit(db: &InvoiceDb, billing: &BillingClient) -> Result<Audit, String> {
+/// Compares the database with the provider's ledger. An invoice whose send
+/// job is in doubt counts as in doubt (not open, not inconsistent).
+pub async fn audit(
+    db: &InvoiceDb,
+    store: &oncely::Store,
+    billing: &BillingClient,
+) -> Result<Audit, String> {
     let invoices = db.all().await.map_err(|e| e.to_string())?;
+    let doubtful = crate::sweep::in_doubt_invoices(store).await?;
     let charges = billing.charges_for(None).await?;
     let mut per_invoice: HashMap<i64, u64> = HashMap::new();
     for c in &charges {
@@ -55,6 +61,10 @@ pub async fn audit(db: &InvoiceDb, billing: &BillingClient) -> Result<Audit, Str
     for (id, status, _) in &invoices {
         *audit.by_status.entry(status.clone()).or_default() += 1;
         let n = per_invoice.get(id).copied().unwrap_or(0);
+        if doubtful.contains(id) && status != "sent" {
+            audit.in_doubt += 1;
+            continue;
+        }
         match status.as_str() {
             "sent" if n == 0 => audit.sent_without_charge += 1,
             "sent" => {}

@@ -20,6 +20,14 @@ pub struct Cli {
     /// Send invoices this many days before their due date.
     #[arg(long, default_value_t = 3, global = true)]
     pub days_ahead: i32,
+    /// Does the provider honour idempotency keys? On: crashed sends are simply
+    /// retried with the same key. Off: a send whose outcome is unknown goes in doubt.
+    #[arg(long, value_enum, default_value_t = OnOff::On, global = true)]
+    pub provider_idempotency: OnOff,
+    /// With provider idempotency off: settle in-doubt sends by asking the
+    /// provider (`GET /v1/charges?invoice_id=`). Off: they wait for a person.
+    #[arg(long, value_enum, default_value_t = OnOff::On, global = true)]
+    pub reconcile: OnOff,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -92,9 +100,6 @@ pub struct ServerArgs {
     /// When the daily task runs (cron, UTC).
     #[arg(long, default_value = "0 6 * * *")]
     pub sweep_cron: String,
-    /// Send the job's idempotency key to the provider.
-    #[arg(long, value_enum, default_value_t = OnOff::On)]
-    pub provider_idempotency: OnOff,
     /// Lease of send jobs in seconds.
     #[arg(long, default_value_t = 30.0)]
     pub lease_secs: f64,
@@ -112,9 +117,6 @@ pub struct BillPendingArgs {
     /// Name of this node.
     #[arg(long)]
     pub name: Option<String>,
-    /// Send the job's idempotency key to the provider (oncely strategy).
-    #[arg(long, value_enum, default_value_t = OnOff::On)]
-    pub provider_idempotency: OnOff,
     /// Lease of send jobs in seconds (oncely strategy).
     #[arg(long, default_value_t = 30.0)]
     pub lease_secs: f64,

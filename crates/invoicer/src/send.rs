@@ -3,6 +3,7 @@
 //! transaction, fenced on the job's token.
 
 use async_trait::async_trait;
+use oncely::worker::{EffectPolicy, Reconciliation};
 use oncely::{JobContext, JobError, Worker};
 use serde::{Deserialize, Serialize};
 
@@ -35,8 +36,21 @@ pub struct SendWorker {
     pub db: InvoiceDb,
     /// The provider.
     pub billing: BillingClient,
-    /// Send the job's idempotency key with each charge.
+    /// The provider honours idempotency keys (send the job's key).
     pub idempotency: bool,
+    /// Without idempotency: settle in-doubt sends by asking the provider.
+    pub reconcile: bool,
+}
+
+impl SendWorker {
+    /// The effect policy the provider allows.
+    pub fn effect_policy(idempotency: bool, reconcile: bool) -> EffectPolicy {
+        match (idempotency, reconcile) {
+            (true, _) => EffectPolicy::Idempotent,
+            (false, true) => EffectPolicy::Reconcilable,
+            (false, false) => EffectPolicy::AtMostOnce,
+        }
+    }
 }
 
 #[async_trait]
@@ -97,7 +111,41 @@ impl Worker for SendWorker {
                 Err(JobError::discard(reason))
             }
             Err(e @ ChargeError::Transient(_)) => Err(JobError::retry(e)),
-            Err(e @ ChargeError::Uncertain(_)) => Err(JobError::retry(e)),
+            // With an idempotency key a repeat is safe; without one it could bill twice.
+            Err(e @ ChargeError::Uncertain(_)) if self.idempotency => Err(JobError::retry(e)),
+            Err(e @ ChargeError::Uncertain(_)) => Err(JobError::InDoubt(e.to_string())),
+        }
+    }
+
+    fn policy(&self) -> EffectPolicy {
+        SendWorker::effect_policy(self.idempotency, self.reconcile)
+    }
+
+    /// Asks the provider whether the invoice was charged. Runs only after the
+    /// lost attempt's lease ended, so its request has had time to land.
+    async fn reconcile(&self, ctx: JobContext) -> Reconciliation {
+        let Ok(args) = ctx.args::<SendArgs>() else {
+            return Reconciliation::Unknown("malformed args".into());
+        };
+        let charges = match self.billing.charges_for(Some(args.invoice_id)).await {
+            Ok(c) => c,
+            Err(e) => return Reconciliation::Unknown(e),
+        };
+        let Some(charge) = charges.first() else {
+            return Reconciliation::NotDone;
+        };
+        match self
+            .db
+            .mark_sent_and_complete(args.invoice_id, &charge.id, ctx.fence())
+            .await
+        {
+            Ok(Fenced::Done) => Reconciliation::Done,
+            Ok(Fenced::Refused) => match self.db.get(args.invoice_id).await {
+                Ok(Some(inv)) if inv.status == Status::Sent => Reconciliation::Done,
+                Ok(_) => Reconciliation::Unknown("the invoice could not be marked sent".into()),
+                Err(e) => Reconciliation::Unknown(e.to_string()),
+            },
+            Err(e) => Reconciliation::Unknown(e.to_string()),
         }
     }
 }

@@ -18,6 +18,8 @@ pub struct StrategyReport {
     pub billed: u64,
     /// Errors it saw (lock conflicts, provider failures).
     pub errors: u64,
+    /// Its writes that were rejected because a newer attempt held the job (oncely only).
+    pub fenced: u64,
 }
 
 /// The post's starting point.

@@ -33,9 +33,19 @@ pub struct DemoArgs {
     /// Does the provider honour idempotency keys?
     #[arg(long, value_enum, default_value_t = OnOff::On)]
     pub idempotency: OnOff,
+    /// With idempotency off: settle in-doubt sends by asking the provider
+    /// (the global `--reconcile` flag; set by `run`).
+    #[arg(skip = OnOff::On)]
+    pub reconcile: OnOff,
+    /// Share of charges the provider records and then answers by dropping the connection.
+    #[arg(long, default_value_t = 0.0)]
+    pub drop_after_commit_rate: f64,
     /// Kill a random server with SIGKILL at intervals and restart it.
     #[arg(long)]
     pub chaos: bool,
+    /// Pause a random server with SIGSTOP past its lease, then SIGCONT it (a zombie).
+    #[arg(long)]
+    pub zombie: bool,
     /// Time between kills with --chaos.
     #[arg(long, default_value_t = 500)]
     pub chaos_interval_ms: u64,
@@ -64,6 +74,10 @@ pub struct RunResult {
     pub errors_seen: u64,
     /// Servers killed.
     pub kills: u32,
+    /// Servers paused past their lease and resumed.
+    pub zombies: u32,
+    /// Writes of stale attempts rejected by fencing (reported by servers that exited).
+    pub fenced_writes_rejected: u64,
     /// Wall time of the servers' work.
     pub wall_secs: f64,
     /// The run hit its timeout.
@@ -183,6 +197,14 @@ async fn run_strategy(
                     "off"
                 },
             ])
+            .args([
+                "--reconcile",
+                if args.reconcile == OnOff::On {
+                    "on"
+                } else {
+                    "off"
+                },
+            ])
             .args(["--lease-secs", "3", "--days-ahead", "0"])
             .env("ONCELY_DATABASE_URL", url)
             .env("INVOICER_BILLING_URL", &billing_url)
@@ -208,6 +230,9 @@ async fn run_strategy(
         .map(|i| spawn(i).map(Some))
         .collect::<Result<_, _>>()?;
     let (mut errors_seen, mut kills, mut timed_out) = (0u64, 0u32, false);
+    let (mut zombies, mut fenced) = (0u32, 0u64);
+    let mut paused: Option<(usize, Instant)> = None;
+    let mut zombie_slot: Option<usize> = None;
     let mut last_kill = Instant::now();
     let mut chaos_rng = fastrand::Rng::with_seed(args.seed ^ 0x9e37_79b9);
     loop {
@@ -223,7 +248,9 @@ async fn run_strategy(
         for slot in servers.iter_mut() {
             if let Some(child) = slot {
                 if let Ok(Some(_)) = child.try_wait() {
-                    errors_seen += read_report(child).await;
+                    let (errors, rejected) = read_report(child).await;
+                    errors_seen += errors;
+                    fenced += rejected;
                     *slot = None;
                 }
             }
@@ -236,14 +263,41 @@ async fn run_strategy(
             break;
         }
         let work_left = settled < i64::from(args.invoices);
-        if args.chaos
+        if let Some((i, since)) = paused {
+            // Lease 3 s: resume well after another server took the jobs over.
+            if since.elapsed() >= Duration::from_secs(6) {
+                signal(servers[i].as_ref(), "CONT");
+                paused = None;
+            }
+        } else if args.zombie
             && work_left
-            && last_kill.elapsed() >= Duration::from_millis(args.chaos_interval_ms)
+            && settled >= i64::from(args.invoices / 10)
+            && zombies == 0
         {
             let alive: Vec<usize> = servers
                 .iter()
                 .enumerate()
                 .filter(|(_, s)| s.is_some())
+                .map(|(i, _)| i)
+                .collect();
+            if alive.len() > 1 {
+                let i = alive[chaos_rng.usize(..alive.len())];
+                signal(servers[i].as_ref(), "STOP");
+                paused = Some((i, Instant::now()));
+                zombie_slot = Some(i);
+                zombies += 1;
+            }
+        }
+        if args.chaos
+            && work_left
+            && last_kill.elapsed() >= Duration::from_millis(args.chaos_interval_ms)
+        {
+            // The zombie is spared: it must wake up, be fenced out, and report it.
+            let zombie = zombie_slot;
+            let alive: Vec<usize> = servers
+                .iter()
+                .enumerate()
+                .filter(|(i, s)| s.is_some() && Some(*i) != zombie)
                 .map(|(i, _)| i)
                 .collect();
             if !alive.is_empty() {
@@ -266,7 +320,7 @@ async fn run_strategy(
         let _ = child.start_kill();
         let _ = child.wait().await;
     }
-    let result = audit(&db, &billing).await;
+    let result = audit(&db, &store, &billing).await;
     let _ = provider.start_kill();
     let _ = provider.wait().await;
     Ok(RunResult {
@@ -274,6 +328,8 @@ async fn run_strategy(
         audit: result?,
         errors_seen,
         kills,
+        zombies,
+        fenced_writes_rejected: fenced,
         wall_secs,
         timed_out,
     })
@@ -304,6 +360,10 @@ async fn start_simulator(
             },
         ])
         .args(["--seed", &args.seed.to_string()])
+        .args([
+            "--drop-after-commit-rate",
+            &args.drop_after_commit_rate.to_string(),
+        ])
         .arg("--ledger")
         .arg(&ledger)
         .stdin(Stdio::null())
@@ -330,17 +390,30 @@ async fn start_simulator(
     Ok((child, url))
 }
 
-/// The `errors` a finished server printed (0 if it printed nothing).
-async fn read_report(child: &mut Child) -> u64 {
+/// The `errors` and `fenced` counts a finished server printed (0 if none).
+async fn read_report(child: &mut Child) -> (u64, u64) {
     let Some(mut stdout) = child.stdout.take() else {
-        return 0;
+        return (0, 0);
     };
     let mut text = String::new();
     let _ = stdout.read_to_string(&mut text).await;
     text.lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter_map(|v| v["errors"].as_u64())
-        .sum()
+        .fold((0, 0), |(e, f), v| {
+            (
+                e + v["errors"].as_u64().unwrap_or(0),
+                f + v["fenced"].as_u64().unwrap_or(0),
+            )
+        })
+}
+
+/// Sends a signal to a server process with kill(1).
+fn signal(child: Option<&Child>, name: &str) {
+    if let Some(pid) = child.and_then(Child::id) {
+        let _ = std::process::Command::new("kill")
+            .args([&format!("-{name}"), &pid.to_string()])
+            .status();
+    }
 }
 
 fn print_table(results: &[RunResult]) {
@@ -375,7 +448,12 @@ fn print_table(results: &[RunResult]) {
     }
     println!();
     for r in results {
-        let verdict = if r.audit.clean() && r.audit.open == 0 {
+        let verdict = if r.audit.clean() && r.audit.open == 0 && r.audit.in_doubt > 0 {
+            format!(
+                "no invoice charged twice, none lost; {} in doubt, waiting for a person (`oncely jobs list --state in_doubt`)",
+                r.audit.in_doubt
+            )
+        } else if r.audit.clean() && r.audit.open == 0 {
             "every invoice charged exactly once".to_owned()
         } else if r.audit.duplicate_charges > 0 {
             format!(

@@ -16,7 +16,8 @@ const BILLING_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> Result<(), String> {
-    if let Command::Demo(args) = cli.command {
+    if let Command::Demo(mut args) = cli.command {
+        args.reconcile = cli.reconcile;
         return demo::run(&cli.database_url, args).await;
     }
     let (db, store) = db::open(&cli.database_url)
@@ -33,6 +34,8 @@ pub async fn run(cli: Cli) -> Result<(), String> {
         .await
         .map_err(|e| format!("{e} (run `invoicer migrate`)"))?;
     let billing = BillingClient::new(&cli.billing_url, BILLING_TIMEOUT)?;
+    let idempotency = cli.provider_idempotency == OnOff::On;
+    let reconcile = cli.reconcile == OnOff::On;
     match cli.command {
         Command::Migrate | Command::Demo(_) => Ok(()),
         Command::CreateInvoices(args) => {
@@ -63,7 +66,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Sweep => {
-            let report = sweep(&db, &store, cli.days_ahead).await?;
+            let report = sweep(&db, &store, cli.days_ahead, !idempotency).await?;
             println!(
                 "{} invoices due, {} send jobs enqueued",
                 report.due, report.enqueued
@@ -77,7 +80,8 @@ pub async fn run(cli: Cli) -> Result<(), String> {
                 billing,
                 concurrency: args.concurrency,
                 name: args.name,
-                idempotency: args.provider_idempotency == OnOff::On,
+                idempotency,
+                reconcile,
                 lease_secs: args.lease_secs,
                 sweep_cron: Some(args.sweep_cron),
                 days_ahead: cli.days_ahead,
@@ -100,20 +104,21 @@ pub async fn run(cli: Cli) -> Result<(), String> {
                         billing,
                         concurrency: args.concurrency,
                         name: args.name,
-                        idempotency: args.provider_idempotency == OnOff::On,
+                        idempotency,
+                        reconcile,
                         lease_secs: args.lease_secs,
                         sweep_cron: None,
                         days_ahead: cli.days_ahead,
                     })?;
-                    node::bill_pending(&db, &store, &client, cli.days_ahead).await?
+                    node::bill_pending(&db, &store, &client, cli.days_ahead, !idempotency).await?
                 }
             };
-            let line = serde_json::json!({"strategy": args.strategy, "billed": report.billed, "errors": report.errors});
+            let line = serde_json::json!({"strategy": args.strategy, "billed": report.billed, "errors": report.errors, "fenced": report.fenced});
             println!("{line}");
             Ok(())
         }
         Command::Audit(format) => {
-            let result = audit(&db, &billing).await?;
+            let result = audit(&db, &store, &billing).await?;
             match format.format {
                 Format::Json => println!(
                     "{}",

@@ -21,6 +21,7 @@ pub struct NodeOptions {
     pub concurrency: u32,
     pub name: Option<String>,
     pub idempotency: bool,
+    pub reconcile: bool,
     pub lease_secs: f64,
     pub sweep_cron: Option<String>,
     pub days_ahead: i32,
@@ -50,6 +51,7 @@ pub fn client(o: NodeOptions) -> Result<Client, String> {
                 db: o.db.clone(),
                 billing: o.billing,
                 idempotency: o.idempotency,
+                reconcile: o.reconcile,
             },
         )
         .register(
@@ -57,6 +59,7 @@ pub fn client(o: NodeOptions) -> Result<Client, String> {
             SweepWorker {
                 db: o.db,
                 days_ahead: o.days_ahead,
+                at_most_once: !o.idempotency,
             },
         );
     if let Some(cron) = o.sweep_cron {
@@ -71,19 +74,26 @@ pub fn client(o: NodeOptions) -> Result<Client, String> {
     builder.build().map_err(|e| e.to_string())
 }
 
-/// Runs the daily task now, then works until no due invoice is open.
+/// Runs the daily task now, then works until no due invoice is open (an
+/// invoice whose send job is in doubt is not open: it waits for reconciliation
+/// or a person).
 pub async fn bill_pending(
     db: &InvoiceDb,
     store: &Store,
     client: &Client,
     days: i32,
+    at_most_once: bool,
 ) -> Result<StrategyReport, String> {
-    sweep(db, store, days).await?;
+    sweep(db, store, days, at_most_once).await?;
     let running = client.start();
     let result = loop {
         match db.open_due(days).await {
             Ok(open) if open.is_empty() => break Ok(()),
-            Ok(_) => {}
+            Ok(open) => match crate::sweep::in_doubt_invoices(store).await {
+                Ok(doubt) if open.iter().all(|id| doubt.contains(id)) => break Ok(()),
+                Ok(_) => {}
+                Err(e) => break Err(e),
+            },
             Err(e) => break Err(e.to_string()),
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -93,6 +103,7 @@ pub async fn bill_pending(
     let stats = client.stats().snapshot();
     Ok(StrategyReport {
         billed: stats.completed,
-        errors: stats.retried + stats.discarded + stats.lease_lost,
+        errors: stats.retried + stats.discarded + stats.in_doubt,
+        fenced: stats.lease_lost,
     })
 }
