@@ -117,6 +117,13 @@ pub trait Driver: Send + Sync + 'static {
     /// Operator: decides an in-doubt job. `note` is recorded on the job.
     async fn job_resolve(&self, id: i64, resolution: Resolution, note: &str) -> Result<Job>;
 
+    /// A recovery point: the stored result of step `name` of job `job_id`.
+    async fn step_get(&self, job_id: i64, name: &str) -> Result<Option<serde_json::Value>>;
+
+    /// Stores the result of a finished step, fenced on the attempt. A step
+    /// already stored is kept (the first result wins).
+    async fn step_put(&self, fence: Fence, name: &str, result: &serde_json::Value) -> Result<()>;
+
     /// Operator: cancels a job that is not final (a running one too: its
     /// next fenced write fails).
     async fn job_cancel(&self, id: i64) -> Result<Job>;

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
+use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
 use super::JobError;
@@ -75,6 +76,41 @@ impl JobContext {
     /// Resolves when the attempt must stop.
     pub async fn cancelled(&self) {
         self.cancelled.cancelled().await
+    }
+
+    /// A recovery point. If an earlier attempt of this job finished step
+    /// `name`, returns its stored result without running `step` again;
+    /// otherwise runs `step` and stores its result, fenced on this attempt,
+    /// before returning it. A later attempt resumes at the first unfinished step.
+    ///
+    /// The step itself is not made atomic: if the worker dies after the step's
+    /// effect but before its result is stored, the step runs again, so steps
+    /// that touch outside systems should still be idempotent or reconcilable.
+    pub async fn step<T, F, Fut>(&self, name: &str, step: F) -> Result<T, JobError>
+    where
+        T: Serialize + DeserializeOwned,
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<T, JobError>>,
+    {
+        let stored = self
+            .store
+            .step_get(self.job.id, name)
+            .await
+            .map_err(JobError::retry)?;
+        if let Some(value) = stored {
+            return serde_json::from_value(value).map_err(|e| {
+                JobError::discard(format!("stored result of step {name:?} is unreadable: {e}"))
+            });
+        }
+        let result = step().await?;
+        let value = serde_json::to_value(&result).map_err(|e| {
+            JobError::discard(format!("result of step {name:?} cannot be stored: {e}"))
+        })?;
+        self.store
+            .step_put(self.fence(), name, &value)
+            .await
+            .map_err(|e| JobError::retry(format!("step {name:?}: {e}")))?;
+        Ok(result)
     }
 
     /// The store the job came from.

@@ -121,3 +121,49 @@ async fn resolving_completed_or_discarded_is_final(db: TestDb) {
         assert!(done.finalized_at.is_some());
     }
 }
+
+both!(recovery_points_are_fenced_and_kept);
+async fn recovery_points_are_fenced_and_kept(db: TestDb) {
+    let store = db.store().await;
+    store.job_insert(&job()).await.expect("insert");
+    let first = store
+        .job_claim(&claim_params(1))
+        .await
+        .expect("claim")
+        .remove(0);
+    let charge = serde_json::json!({"charge": "ch_1"});
+    store
+        .step_put(Fence::of(&first), "charge", &charge)
+        .await
+        .expect("put");
+    assert_eq!(
+        store.step_get(first.id, "charge").await.expect("get"),
+        Some(charge.clone())
+    );
+    assert_eq!(store.step_get(first.id, "email").await.expect("get"), None);
+    // The attempt loses its lease: its writes of recovery points are refused.
+    db.expire_leases().await;
+    store.job_rescue_expired(10).await.expect("rescue");
+    let second = store
+        .job_claim(&claim_params(1))
+        .await
+        .expect("claim")
+        .remove(0);
+    let stale = store
+        .step_put(Fence::of(&first), "email", &serde_json::json!(1))
+        .await;
+    assert!(matches!(stale, Err(Error::LeaseLost(_))), "{stale:?}");
+    // The first stored result wins.
+    store
+        .step_put(
+            Fence::of(&second),
+            "charge",
+            &serde_json::json!({"charge": "ch_2"}),
+        )
+        .await
+        .expect("put");
+    assert_eq!(
+        store.step_get(first.id, "charge").await.expect("get"),
+        Some(charge)
+    );
+}

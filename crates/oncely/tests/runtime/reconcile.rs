@@ -140,3 +140,60 @@ async fn at_most_once_jobs_wait_for_a_person(db: TestDb) {
         .expect("resolve");
     assert_eq!(done.state, JobState::Completed);
 }
+
+both!(a_later_attempt_resumes_at_the_first_unfinished_step);
+async fn a_later_attempt_resumes_at_the_first_unfinished_step(db: TestDb) {
+    let store = db.store().await;
+    let charges = Arc::new(AtomicU32::new(0));
+    let emails = Arc::new(AtomicU32::new(0));
+    let (c, e) = (charges.clone(), emails.clone());
+    let client = Client::builder(store.clone())
+        .queue("q", 1)
+        .config(fast_config())
+        .register_fn("two-steps", move |ctx| {
+            let (charges, emails) = (c.clone(), e.clone());
+            async move {
+                let charge: String = ctx
+                    .step("charge", || async {
+                        charges.fetch_add(1, Ordering::SeqCst);
+                        Ok(format!("ch_{}", ctx.id()))
+                    })
+                    .await?;
+                if ctx.attempt() == 1 {
+                    return Err(JobError::retry("crashed between the steps"));
+                }
+                ctx.step("email", || async {
+                    emails.fetch_add(1, Ordering::SeqCst);
+                    Ok(charge.clone())
+                })
+                .await?;
+                Ok(())
+            }
+        })
+        .build()
+        .expect("client");
+    let id = client
+        .insert(&NewJob::new("q", "two-steps", json!({})))
+        .await
+        .expect("insert")
+        .job
+        .id;
+    let running = client.start();
+    eventually("completed", || async {
+        state_of(&store, id).await == JobState::Completed
+    })
+    .await;
+    running.shutdown().await;
+    let j = store.job_get(id).await.expect("get").expect("row");
+    assert_eq!(j.attempt, 2);
+    assert_eq!(
+        charges.load(Ordering::SeqCst),
+        1,
+        "the finished step was replayed, not run again"
+    );
+    assert_eq!(emails.load(Ordering::SeqCst), 1);
+    assert_eq!(
+        store.step_get(id, "email").await.expect("get"),
+        Some(json!(format!("ch_{id}")))
+    );
+}

@@ -24,6 +24,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "reconcile",
         sql: include_str!("migrations/0003_reconcile.sql"),
     },
+    Migration {
+        version: 4,
+        name: "steps",
+        sql: include_str!("migrations/0004_steps.sql"),
+    },
 ];
 
 /// Fails unless the schema is at the newest embedded version.

@@ -403,6 +403,39 @@ impl Driver for PgDriver {
         }
     }
 
+    async fn step_get(&self, job_id: i64, name: &str) -> Result<Option<serde_json::Value>> {
+        Ok(sqlx::query_scalar(include_str!("sql/step_get.sql"))
+            .bind(job_id)
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    async fn step_put(&self, fence: Fence, name: &str, result: &serde_json::Value) -> Result<()> {
+        let text = result.to_string();
+        let mut conn = self.pool.acquire().await?;
+        let stored = sqlx::query(include_str!("sql/step_put.sql"))
+            .bind(fence.job_id)
+            .bind(fence.fence)
+            .bind(name)
+            .bind(text)
+            .fetch_optional(&mut *conn)
+            .await?;
+        if stored.is_some() {
+            return Ok(());
+        }
+        let current = sqlx::query(include_str!("sql/job_fence_state.sql"))
+            .bind(fence.job_id)
+            .fetch_optional(&mut *conn)
+            .await?
+            .map(|r| -> Result<(String, i64)> { Ok((r.try_get(0)?, r.try_get(1)?)) })
+            .transpose()?;
+        match &current {
+            Some((state, f)) if state == "running" && *f == fence.fence => Ok(()),
+            _ => Err(lease_lost(fence, current)),
+        }
+    }
+
     async fn job_cancel(&self, id: i64) -> Result<Job> {
         self.operator_write(include_str!("sql/job_cancel.sql"), id, "cancel")
             .await

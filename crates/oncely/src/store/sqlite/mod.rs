@@ -323,6 +323,46 @@ impl Driver for SqliteDriver {
         result
     }
 
+    async fn step_get(&self, job_id: i64, name: &str) -> Result<Option<serde_json::Value>> {
+        let raw: Option<String> = sqlx::query_scalar(include_str!("sql/step_get.sql"))
+            .bind(job_id)
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+        raw.map(|r| decode::json(job_id, "oncely_job_steps.result", &r))
+            .transpose()
+    }
+
+    async fn step_put(&self, fence: Fence, name: &str, result: &serde_json::Value) -> Result<()> {
+        let text = result.to_string();
+        let mut w = self.begin_write().await?;
+        let stored = sqlx::query(include_str!("sql/step_put.sql"))
+            .bind(fence.job_id)
+            .bind(fence.fence)
+            .bind(name)
+            .bind(text)
+            .fetch_optional(&mut *w.tx)
+            .await?;
+        let current = if stored.is_some() {
+            None
+        } else {
+            sqlx::query(include_str!("sql/job_fence_state.sql"))
+                .bind(fence.job_id)
+                .fetch_optional(&mut *w.tx)
+                .await?
+                .map(|r| -> Result<(String, i64)> { Ok((r.try_get(0)?, r.try_get(1)?)) })
+                .transpose()?
+        };
+        w.tx.commit().await?;
+        if stored.is_some() {
+            return Ok(());
+        }
+        match &current {
+            Some((state, f)) if state == "running" && *f == fence.fence => Ok(()),
+            _ => Err(lease_lost(fence, current)),
+        }
+    }
+
     async fn job_cancel(&self, id: i64) -> Result<Job> {
         self.operator_write(include_str!("sql/job_cancel.sql"), id, "cancel")
             .await
