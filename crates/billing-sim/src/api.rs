@@ -122,8 +122,9 @@ async fn create(
         }
         None => None,
     };
-    if !app.latency.is_zero() {
-        tokio::time::sleep(app.latency).await;
+    let delay = app.latency + app.faults.spike();
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
     }
     match app.faults.before_charge() {
         Fault::Unavailable => {

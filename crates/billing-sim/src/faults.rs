@@ -20,6 +20,8 @@ pub struct Faults {
     fail: f64,
     decline: f64,
     drop: f64,
+    spike: f64,
+    spike_len: std::time::Duration,
     rng: Mutex<fastrand::Rng>,
 }
 
@@ -40,8 +42,29 @@ impl Faults {
             fail,
             decline,
             drop,
+            spike: 0.0,
+            spike_len: std::time::Duration::ZERO,
             rng: Mutex::new(rng),
         })
+    }
+
+    /// Adds latency spikes: a share of charges delayed by `len`.
+    pub fn with_spikes(mut self, rate: f64, len: std::time::Duration) -> Result<Self, String> {
+        if !(0.0..=1.0).contains(&rate) {
+            return Err(format!("--spike-rate {rate} must be between 0 and 1"));
+        }
+        self.spike = rate;
+        self.spike_len = len;
+        Ok(self)
+    }
+
+    /// Extra latency for one charge (zero unless a spike is rolled).
+    pub fn spike(&self) -> std::time::Duration {
+        if self.spike > 0.0 && self.roll2().0 < self.spike {
+            self.spike_len
+        } else {
+            std::time::Duration::ZERO
+        }
     }
 
     /// Rolls the dice for one charge (before it is recorded).

@@ -41,6 +41,12 @@ struct Args {
     /// Share of charges recorded, then answered by closing the connection (0..=1).
     #[arg(long, default_value_t = 0.0)]
     drop_after_commit_rate: f64,
+    /// Share of charges delayed by --spike-ms (latency spikes, e.g. beyond a worker's lease).
+    #[arg(long, default_value_t = 0.0)]
+    spike_rate: f64,
+    /// Length of a latency spike in milliseconds.
+    #[arg(long, default_value_t = 5000)]
+    spike_ms: u64,
     /// The ledger file (JSON lines), kept across restarts.
     #[arg(long, default_value = "billing-ledger.jsonl")]
     ledger: PathBuf,
@@ -82,7 +88,8 @@ async fn run(args: Args) -> Result<(), String> {
         args.decline_rate,
         args.drop_after_commit_rate,
         args.seed,
-    )?;
+    )?
+    .with_spikes(args.spike_rate, Duration::from_millis(args.spike_ms))?;
     let ledger = ledger::Ledger::open(&args.ledger).map_err(|e| e.to_string())?;
     let app = Arc::new(api::App {
         ledger: std::sync::Mutex::new(ledger),

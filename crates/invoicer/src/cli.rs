@@ -52,6 +52,9 @@ pub enum Command {
     Audit(FormatArg),
     /// The whole story in one command: the simulator, invoices, several servers, the audit.
     Demo(crate::commands::demo::DemoArgs),
+    /// The crash-safety verifier: oncely on PostgreSQL under injected faults;
+    /// exits non-zero if an invoice is charged twice or lost.
+    Chaos(crate::commands::demo::DemoArgs),
 }
 
 /// `create-invoices`.

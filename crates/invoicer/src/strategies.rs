@@ -20,6 +20,8 @@ pub struct StrategyReport {
     pub errors: u64,
     /// Its writes that were rejected because a newer attempt held the job (oncely only).
     pub fenced: u64,
+    /// Send attempts it left in doubt (oncely without provider idempotency).
+    pub in_doubt: u64,
 }
 
 /// The post's starting point.

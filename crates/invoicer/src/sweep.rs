@@ -36,20 +36,20 @@ pub async fn sweep(
         due: due.len(),
         enqueued: 0,
     };
-    for invoice_id in due {
-        let mut job = NewJob::from_args(QUEUE, KIND, &SendArgs { invoice_id })
-            .map_err(|e| e.to_string())?
-            .with_unique_key(unique_key(invoice_id))
-            .with_max_attempts(25);
-        job.at_most_once = at_most_once;
-        if store
-            .job_insert(&job)
-            .await
-            .map_err(|e| e.to_string())?
-            .inserted
-        {
-            report.enqueued += 1;
+    for chunk in due.chunks(1000) {
+        let mut jobs = Vec::with_capacity(chunk.len());
+        for &invoice_id in chunk {
+            let mut job = NewJob::from_args(QUEUE, KIND, &SendArgs { invoice_id })
+                .map_err(|e| e.to_string())?
+                .with_unique_key(unique_key(invoice_id))
+                .with_max_attempts(25);
+            job.at_most_once = at_most_once;
+            jobs.push(job);
         }
+        report.enqueued += store
+            .job_insert_many(&jobs)
+            .await
+            .map_err(|e| e.to_string())? as usize;
     }
     Ok(report)
 }

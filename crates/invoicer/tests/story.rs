@@ -435,3 +435,68 @@ async fn without_reconcile_uncertain_invoices_wait_in_doubt() {
     let sent = a["by_status"]["sent"].as_u64().expect("sent");
     assert_eq!(sent + in_doubt, 200, "every invoice sent or in doubt: {r}");
 }
+
+/// The verifier itself: `invoicer chaos` passes under kill -9 and terminated
+/// database connections, and fails (non-zero exit, the broken invariant named)
+/// when invoices really are charged twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_chaos_verifier_passes_when_it_should_and_fails_when_it_should() {
+    let db = TestDb::postgres_or_sqlite(Backend::Postgres).await;
+    let ok = invoicer(
+        &db.url,
+        "http://127.0.0.1:9",
+        &[
+            "chaos",
+            "--invoices",
+            "300",
+            "--servers",
+            "4",
+            "--chaos",
+            "--chaos-interval-ms",
+            "500",
+            "--terminate-every-ms",
+            "700",
+            "--format",
+            "json",
+        ],
+    );
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let r: Value = serde_json::from_slice(&ok.stdout).expect("json");
+    assert!(
+        r["backends_terminated"].as_u64().expect("terminated") > 0,
+        "{r}"
+    );
+    assert_eq!(r["audit"]["duplicate_charges"], 0, "{r}");
+    // Servers that send idempotency keys to a provider that ignores them,
+    // with answers dropped after charging: retries bill twice, and the
+    // verifier must say so.
+    let broken = invoicer(
+        &db.url,
+        "http://127.0.0.1:9",
+        &[
+            "chaos",
+            "--invoices",
+            "200",
+            "--servers",
+            "2",
+            "--idempotency",
+            "off",
+            "--assume-idempotency",
+            "on",
+            "--drop-after-commit-rate",
+            "0.3",
+        ],
+    );
+    assert!(
+        !broken.status.success(),
+        "the verifier missed duplicate charges"
+    );
+    assert!(String::from_utf8_lossy(&broken.stderr).contains("duplicate charges"));
+    let refused = invoicer("sqlite://x.db", "http://127.0.0.1:9", &["chaos"]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("PostgreSQL"));
+}

@@ -33,6 +33,10 @@ pub struct DemoArgs {
     /// Does the provider honour idempotency keys?
     #[arg(long, value_enum, default_value_t = OnOff::On)]
     pub idempotency: OnOff,
+    /// What the servers believe about the provider's idempotency (default: the
+    /// truth). A wrong belief shows what misconfiguration costs.
+    #[arg(long, value_enum)]
+    pub assume_idempotency: Option<OnOff>,
     /// With idempotency off: settle in-doubt sends by asking the provider
     /// (the global `--reconcile` flag; set by `run`).
     #[arg(skip = OnOff::On)]
@@ -46,6 +50,21 @@ pub struct DemoArgs {
     /// Pause a random server with SIGSTOP past its lease, then SIGCONT it (a zombie).
     #[arg(long)]
     pub zombie: bool,
+    /// Terminate the servers' PostgreSQL connections (pg_terminate_backend) at this interval.
+    #[arg(long)]
+    pub terminate_every_ms: Option<u64>,
+    /// Restart PostgreSQL in immediate mode (a crash) at this interval; needs --pg-data-dir.
+    #[arg(long, requires = "pg_data_dir")]
+    pub pg_restart_every_ms: Option<u64>,
+    /// The PostgreSQL data directory, for --pg-restart-every-ms (pg_ctl runs as its owner).
+    #[arg(long)]
+    pub pg_data_dir: Option<PathBuf>,
+    /// Share of charges the provider delays by --spike-ms (latency spikes).
+    #[arg(long, default_value_t = 0.0)]
+    pub spike_rate: f64,
+    /// Length of a provider latency spike (default beyond the servers' 3 s lease).
+    #[arg(long, default_value_t = 5000)]
+    pub spike_ms: u64,
     /// Time between kills with --chaos.
     #[arg(long, default_value_t = 500)]
     pub chaos_interval_ms: u64,
@@ -78,6 +97,15 @@ pub struct RunResult {
     pub zombies: u32,
     /// Writes of stale attempts rejected by fencing (reported by servers that exited).
     pub fenced_writes_rejected: u64,
+    /// Send attempts that went in doubt before reconciliation (reported by servers that exited).
+    pub in_doubt_before_reconciliation: u64,
+    /// Worker connections terminated with pg_terminate_backend.
+    pub backends_terminated: u64,
+    /// Immediate restarts of PostgreSQL.
+    pub database_restarts: u32,
+    /// Servers that exited with an error (e.g. their database connection was
+    /// cut at startup) and were started again, as a supervisor would.
+    pub crashes_restarted: u32,
     /// Wall time of the servers' work.
     pub wall_secs: f64,
     /// The run hit its timeout.
@@ -191,7 +219,7 @@ async fn run_strategy(
             ])
             .args([
                 "--provider-idempotency",
-                if args.idempotency == OnOff::On {
+                if args.assume_idempotency.unwrap_or(args.idempotency) == OnOff::On {
                     "on"
                 } else {
                     "off"
@@ -230,28 +258,45 @@ async fn run_strategy(
         .map(|i| spawn(i).map(Some))
         .collect::<Result<_, _>>()?;
     let (mut errors_seen, mut kills, mut timed_out) = (0u64, 0u32, false);
-    let (mut zombies, mut fenced) = (0u32, 0u64);
+    let (mut zombies, mut fenced, mut doubted, mut terminated) = (0u32, 0u64, 0u64, 0u64);
+    let mut crashes = 0u32;
+    let mut restarts = 0u32;
+    let mut last_restart = Instant::now();
+    let mut last_terminate = Instant::now();
     let mut paused: Option<(usize, Instant)> = None;
     let mut zombie_slot: Option<usize> = None;
     let mut last_kill = Instant::now();
     let mut chaos_rng = fastrand::Rng::with_seed(args.seed ^ 0x9e37_79b9);
     loop {
-        let settled: i64 = db
-            .status_counts()
-            .await
-            .map_err(|e| e.to_string())?
+        let counts = match db.status_counts().await {
+            Ok(c) => c,
+            Err(_) => {
+                // A terminated connection or a restarting server: look again shortly.
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let settled: i64 = counts
             .iter()
             .filter(|(s, _)| s == "sent" || s == "failed" || s == "in_doubt")
             .map(|(_, n)| n)
             .sum();
         bar.set_position(settled.max(0) as u64);
-        for slot in servers.iter_mut() {
+        let work_left = settled < i64::from(args.invoices);
+        for (i, slot) in servers.iter_mut().enumerate() {
             if let Some(child) = slot {
-                if let Ok(Some(_)) = child.try_wait() {
-                    let (errors, rejected) = read_report(child).await;
+                if let Ok(Some(status)) = child.try_wait() {
+                    let (errors, rejected, doubts) = read_report(child).await;
                     errors_seen += errors;
                     fenced += rejected;
+                    doubted += doubts;
                     *slot = None;
+                    // Like a process supervisor: a server that failed while
+                    // work remains is started again.
+                    if !status.success() && work_left {
+                        crashes += 1;
+                        *slot = Some(spawn(i as u32)?);
+                    }
                 }
             }
         }
@@ -262,7 +307,19 @@ async fn run_strategy(
             timed_out = true;
             break;
         }
-        let work_left = settled < i64::from(args.invoices);
+        if let (Some(every), Some(dir)) = (args.pg_restart_every_ms, &args.pg_data_dir) {
+            if work_left && last_restart.elapsed() >= Duration::from_millis(every) {
+                restart_postgres(dir).await?;
+                restarts += 1;
+                last_restart = Instant::now();
+            }
+        }
+        if let Some(every) = args.terminate_every_ms {
+            if work_left && last_terminate.elapsed() >= Duration::from_millis(every) {
+                terminated += terminate_backends(url).await;
+                last_terminate = Instant::now();
+            }
+        }
         if let Some((i, since)) = paused {
             // Lease 3 s: resume well after another server took the jobs over.
             if since.elapsed() >= Duration::from_secs(6) {
@@ -330,6 +387,10 @@ async fn run_strategy(
         kills,
         zombies,
         fenced_writes_rejected: fenced,
+        in_doubt_before_reconciliation: doubted,
+        backends_terminated: terminated,
+        crashes_restarted: crashes,
+        database_restarts: restarts,
         wall_secs,
         timed_out,
     })
@@ -390,21 +451,163 @@ async fn start_simulator(
     Ok((child, url))
 }
 
-/// The `errors` and `fenced` counts a finished server printed (0 if none).
-async fn read_report(child: &mut Child) -> (u64, u64) {
+/// The `errors`, `fenced` and `in_doubt` counts a finished server printed (0 if none).
+async fn read_report(child: &mut Child) -> (u64, u64, u64) {
     let Some(mut stdout) = child.stdout.take() else {
-        return (0, 0);
+        return (0, 0, 0);
     };
     let mut text = String::new();
     let _ = stdout.read_to_string(&mut text).await;
     text.lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .fold((0, 0), |(e, f), v| {
+        .fold((0, 0, 0), |(e, f, d), v| {
             (
                 e + v["errors"].as_u64().unwrap_or(0),
                 f + v["fenced"].as_u64().unwrap_or(0),
+                d + v["in_doubt"].as_u64().unwrap_or(0),
             )
         })
+}
+
+/// Terminates the servers' PostgreSQL connections (those named `oncely`);
+/// returns how many. SQLite: nothing to terminate.
+async fn terminate_backends(url: &str) -> u64 {
+    use sqlx::Connection;
+    if !url.starts_with("postgres") {
+        return 0;
+    }
+    let Ok(mut conn) = sqlx::PgConnection::connect(url).await else {
+        return 0;
+    };
+    let n: i64 = sqlx::query_scalar(include_str!("../db/postgres/sql/terminate_workers.sql"))
+        .fetch_one(&mut conn)
+        .await
+        .unwrap_or(0);
+    let _ = conn.close().await;
+    n.max(0) as u64
+}
+
+/// `pg_ctl restart -m immediate` on `dir`, as the directory's owner (pg_ctl
+/// refuses root): every connection is cut and the server recovers from its WAL.
+async fn restart_postgres(dir: &Path) -> Result<(), String> {
+    use std::os::unix::fs::MetadataExt;
+    let meta =
+        std::fs::metadata(dir).map_err(|e| format!("--pg-data-dir {}: {e}", dir.display()))?;
+    let pg_ctl = [
+        "/usr/lib/postgresql/15/bin/pg_ctl",
+        "/usr/local/bin/pg_ctl",
+        "/usr/bin/pg_ctl",
+    ]
+    .into_iter()
+    .find(|p| Path::new(p).exists())
+    .unwrap_or("pg_ctl");
+    let mut command = Command::new("setpriv");
+    command
+        .arg(format!("--reuid={}", meta.uid()))
+        .arg(format!("--regid={}", meta.gid()))
+        .arg("--clear-groups")
+        .arg(pg_ctl)
+        .args(["restart", "-m", "immediate", "-w", "-D"])
+        .arg(dir)
+        .current_dir(std::env::temp_dir())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let out = command.output().await.map_err(|e| format!("pg_ctl: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "pg_ctl restart failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
+
+/// `invoicer chaos`: the oncely strategy under the selected faults, on
+/// PostgreSQL; prints the invariants and fails if one breaks.
+pub async fn chaos(database_url: &str, mut args: DemoArgs) -> Result<(), String> {
+    if !(database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
+        return Err(
+            "invoicer chaos runs on PostgreSQL: give --database-url postgres://... (a role that may CREATE DATABASE)"
+                .into(),
+        );
+    }
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find myself: {e}"))?;
+    let sim = exe.with_file_name("billing-sim");
+    if !sim.exists() {
+        return Err(format!("billing-sim not found at {}", sim.display()));
+    }
+    args.strategy = vec![Strategy::Oncely];
+    let work = std::env::temp_dir().join(format!("invoicer-chaos-{}", std::process::id()));
+    std::fs::create_dir_all(&work).map_err(|e| format!("creating {}: {e}", work.display()))?;
+    let url = fresh_database(database_url, &work, 0).await?;
+    let r = run_strategy(&exe, &sim, &url, &work, Strategy::Oncely, &args).await;
+    let _ = std::fs::remove_dir_all(&work);
+    let r = r?;
+    let a = &r.audit;
+    let settles = args.idempotency == OnOff::On || args.reconcile == OnOff::On;
+    let mut broken = Vec::new();
+    if a.duplicate_charges > 0 {
+        broken.push(format!("{} duplicate charges", a.duplicate_charges));
+    }
+    if a.open > 0 {
+        broken.push(format!(
+            "{} invoices lost (not sent, not failed, not in doubt)",
+            a.open
+        ));
+    }
+    if a.sent_without_charge + a.charged_not_marked_sent > 0 {
+        broken.push("the books disagree with the provider's ledger".into());
+    }
+    if settles && a.in_doubt > 0 {
+        broken.push(format!("{} invoices still in doubt", a.in_doubt));
+    }
+    if r.timed_out {
+        broken.push("timed out".into());
+    }
+    let verdict = if broken.is_empty() {
+        "all invariants hold".to_owned()
+    } else {
+        format!("BROKEN: {}", broken.join("; "))
+    };
+    if args.format == Format::Json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&r).map_err(|e| e.to_string())?
+        );
+    } else {
+        println!("invoices                          {}", a.invoices);
+        println!("charges                           {}", a.charges);
+        println!("duplicate charges                 {}", a.duplicate_charges);
+        println!("invoices lost                     {}", a.open);
+        println!(
+            "in doubt before reconciliation    {}",
+            r.in_doubt_before_reconciliation
+        );
+        println!("in doubt after reconciliation     {}", a.in_doubt);
+        println!(
+            "fenced writes rejected            {}",
+            r.fenced_writes_rejected
+        );
+        println!(
+            "servers killed / zombies          {} / {}",
+            r.kills, r.zombies
+        );
+        println!(
+            "connections terminated            {}",
+            r.backends_terminated
+        );
+        println!("servers crashed and restarted     {}", r.crashes_restarted);
+        println!("PostgreSQL immediate restarts     {}", r.database_restarts);
+        println!("time                              {:.1}s", r.wall_secs);
+        println!("verdict                           {verdict}");
+    }
+    if broken.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("invariants broken: {}", broken.join("; ")))
+    }
 }
 
 /// Sends a signal to a server process with kill(1).

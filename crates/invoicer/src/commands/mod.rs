@@ -20,6 +20,10 @@ pub async fn run(cli: Cli) -> Result<(), String> {
         args.reconcile = cli.reconcile;
         return demo::run(&cli.database_url, args).await;
     }
+    if let Command::Chaos(mut args) = cli.command {
+        args.reconcile = cli.reconcile;
+        return demo::chaos(&cli.database_url, args).await;
+    }
     let (db, store) = db::open(&cli.database_url)
         .await
         .map_err(|e| e.to_string())?;
@@ -37,7 +41,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
     let idempotency = cli.provider_idempotency == OnOff::On;
     let reconcile = cli.reconcile == OnOff::On;
     match cli.command {
-        Command::Migrate | Command::Demo(_) => Ok(()),
+        Command::Migrate | Command::Demo(_) | Command::Chaos(_) => Ok(()),
         Command::CreateInvoices(args) => {
             let mut rng = args.seed.map(fastrand::Rng::with_seed).unwrap_or_default();
             let currencies = ["EUR", "USD", "GBP"];
@@ -113,7 +117,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
                     node::bill_pending(&db, &store, &client, cli.days_ahead, !idempotency).await?
                 }
             };
-            let line = serde_json::json!({"strategy": args.strategy, "billed": report.billed, "errors": report.errors, "fenced": report.fenced});
+            let line = serde_json::json!({"strategy": args.strategy, "billed": report.billed, "errors": report.errors, "fenced": report.fenced, "in_doubt": report.in_doubt});
             println!("{line}");
             Ok(())
         }

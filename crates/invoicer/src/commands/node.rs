@@ -84,8 +84,18 @@ pub async fn bill_pending(
     days: i32,
     at_most_once: bool,
 ) -> Result<StrategyReport, String> {
-    sweep(db, store, days, at_most_once).await?;
+    // Work on jobs already there while the sweep adds the rest.
     let running = client.start();
+    let mut tries = 0;
+    while let Err(e) = sweep(db, store, days, at_most_once).await {
+        tries += 1;
+        if tries >= 5 {
+            running.shutdown().await;
+            return Err(e);
+        }
+        tracing::warn!(error = %e, "sweep failed; trying again");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     let result = loop {
         match db.open_due(days).await {
             Ok(open) if open.is_empty() => break Ok(()),
@@ -105,5 +115,6 @@ pub async fn bill_pending(
         billed: stats.completed,
         errors: stats.retried + stats.discarded + stats.in_doubt,
         fenced: stats.lease_lost,
+        in_doubt: stats.in_doubt,
     })
 }

@@ -67,6 +67,11 @@ pub trait Driver: Send + Sync + 'static {
     /// Inserts a job, or returns the existing non-final job with the same unique key.
     async fn job_insert(&self, job: &NewJob) -> Result<InsertOutcome>;
 
+    /// Inserts many jobs at once (one statement per call on PostgreSQL, one
+    /// transaction on SQLite); jobs whose unique key is held are skipped.
+    /// Returns how many were inserted. All are validated before anything is written.
+    async fn job_insert_many(&self, jobs: &[NewJob]) -> Result<u64>;
+
     /// Claims up to `limit` due jobs of `queue` whose kind is in `kinds`:
     /// each gets attempt + 1, a lease from the database clock and a new
     /// fencing token. Losing a race is not an error: it claims fewer.

@@ -125,3 +125,50 @@ async fn futures_stores(db: &TestDb, n: usize) -> Vec<oncely::Store> {
     }
     stores
 }
+
+both!(insert_many_skips_held_unique_keys);
+async fn insert_many_skips_held_unique_keys(db: TestDb) {
+    let store = db.store().await;
+    store
+        .job_insert(&job().with_unique_key("k:1"))
+        .await
+        .expect("insert");
+    let batch: Vec<NewJob> = (0..5)
+        .map(|i| job().with_unique_key(format!("k:{i}")))
+        .collect();
+    assert_eq!(
+        store.job_insert_many(&batch).await.expect("many"),
+        4,
+        "k:1 was held"
+    );
+    assert_eq!(
+        store.job_insert_many(&batch).await.expect("many"),
+        0,
+        "all held now"
+    );
+    let later = chrono::Utc::now() + chrono::Duration::hours(1);
+    let mixed = vec![job(), job().with_run_at(later).with_priority(3)];
+    assert_eq!(store.job_insert_many(&mixed).await.expect("many"), 2);
+    let all = store.job_list(&Default::default()).await.expect("list");
+    assert_eq!(all.len(), 7);
+    assert_eq!(
+        all.iter()
+            .filter(|j| j.state == JobState::Scheduled)
+            .count(),
+        1
+    );
+    let bad = vec![job(), NewJob::new("bad queue", "k", json!({}))];
+    assert!(matches!(
+        store.job_insert_many(&bad).await,
+        Err(Error::Invalid(_))
+    ));
+    assert_eq!(
+        store
+            .job_list(&Default::default())
+            .await
+            .expect("list")
+            .len(),
+        7,
+        "nothing written"
+    );
+}

@@ -244,6 +244,43 @@ impl Driver for PgDriver {
         insert_tx(&mut conn, job).await
     }
 
+    async fn job_insert_many(&self, jobs: &[NewJob]) -> Result<u64> {
+        let mut args = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            args.push(job.validate()?);
+        }
+        if jobs.is_empty() {
+            return Ok(0);
+        }
+        let col = |f: &dyn Fn(&NewJob) -> String| jobs.iter().map(f).collect::<Vec<String>>();
+        let inserted = sqlx::query(include_str!("sql/job_insert_many.sql"))
+            .bind(col(&|j| j.queue.clone()))
+            .bind(col(&|j| j.kind.clone()))
+            .bind(args)
+            .bind(jobs.iter().map(|j| j.priority).collect::<Vec<i16>>())
+            .bind(
+                jobs.iter()
+                    .map(|j| j.run_at)
+                    .collect::<Vec<Option<DateTime<Utc>>>>(),
+            )
+            .bind(jobs.iter().map(|j| j.max_attempts).collect::<Vec<i32>>())
+            .bind(
+                jobs.iter()
+                    .map(|j| j.unique_key.clone())
+                    .collect::<Vec<Option<String>>>(),
+            )
+            .bind(col(&|j| j.idempotency_key_or_random()))
+            .bind(jobs.iter().map(|j| j.at_most_once).collect::<Vec<bool>>())
+            .bind(
+                jobs.iter()
+                    .map(|j| j.timeout_ms())
+                    .collect::<Vec<Option<i64>>>(),
+            )
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(inserted.len() as u64)
+    }
+
     async fn job_claim(&self, params: &ClaimParams) -> Result<Vec<Job>> {
         if params.limit == 0 || params.kinds.is_empty() {
             return Ok(Vec::new());

@@ -191,6 +191,21 @@ impl Driver for SqliteDriver {
         Ok(outcome)
     }
 
+    async fn job_insert_many(&self, jobs: &[NewJob]) -> Result<u64> {
+        for job in jobs {
+            job.validate()?;
+        }
+        let mut w = self.begin_write().await?;
+        let mut inserted = 0;
+        for job in jobs {
+            if insert_tx(&mut w.tx, job).await?.inserted {
+                inserted += 1;
+            }
+        }
+        w.tx.commit().await?;
+        Ok(inserted)
+    }
+
     async fn job_claim(&self, params: &ClaimParams) -> Result<Vec<Job>> {
         self.claim_with(include_str!("sql/job_claim.sql"), params)
             .await
