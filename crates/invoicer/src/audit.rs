@@ -28,6 +28,8 @@ pub struct Audit {
     pub in_doubt: u64,
     /// Invoices not sent, not failed, not in doubt.
     pub open: u64,
+    /// Charges for invoices the database does not have.
+    pub unknown_charges: u64,
 }
 
 impl Audit {
@@ -76,7 +78,15 @@ pub async fn audit(
             audit.charged_not_marked_sent += 1;
         }
     }
-    audit.invoices_charged_twice_or_more = per_invoice.values().filter(|&&n| n > 1).count() as u64;
-    audit.duplicate_charges = per_invoice.values().map(|n| n.saturating_sub(1)).sum();
+    // Once and only once, checked with oncely's verifier: each invoice
+    // charged at most once, and every charge for an invoice we know.
+    let verdict = oncely::verify::verify(
+        invoices.iter().map(|(id, _, _)| *id),
+        charges.iter().map(|c| c.invoice_id),
+        doubtful.iter().copied(),
+    );
+    audit.invoices_charged_twice_or_more = verdict.duplicated.len() as u64;
+    audit.duplicate_charges = verdict.extra_effects as u64;
+    audit.unknown_charges = verdict.unexpected.len() as u64;
     Ok(audit)
 }

@@ -14,6 +14,7 @@
 //! - [`maintenance`]: services run by the elected leader: rescuer, periodic
 //!   enqueuer, pruner; and the leader election itself.
 //! - [`kinds`]: built-in job kinds (`command`, the language-neutral worker).
+//! - [`verify`]: checks once-and-only-once from the outside (for chaos tests and audits).
 //! - [`error`]: typed errors; a lost lease is [`Error::LeaseLost`].
 //!
 //! # Promises
@@ -32,6 +33,7 @@ pub mod kinds;
 pub mod maintenance;
 pub mod schedule;
 pub mod store;
+pub mod verify;
 pub mod worker;
 
 pub use error::{Error, LeaseLost, Result, ValidationError};
