@@ -378,6 +378,7 @@ async fn run_strategy(
         let _ = child.wait().await;
     }
     let result = audit(&db, &store, &billing).await;
+    let doubted = doubted.max(ever_in_doubt(&store).await);
     let _ = provider.start_kill();
     let _ = provider.wait().await;
     Ok(RunResult {
@@ -467,6 +468,31 @@ async fn read_report(child: &mut Child) -> (u64, u64, u64) {
                 d + v["in_doubt"].as_u64().unwrap_or(0),
             )
         })
+}
+
+/// Send jobs that were in doubt at some point: in doubt now, claimed for
+/// reconciliation, or carrying an uncertain outcome or an expired at-most-once lease.
+async fn ever_in_doubt(store: &oncely::Store) -> u64 {
+    let filter = oncely::store::JobFilter {
+        queue: Some(crate::send::QUEUE.into()),
+        limit: Some(10_000_000),
+        ..Default::default()
+    };
+    let Ok(jobs) = store.job_list(&filter).await else {
+        return 0;
+    };
+    jobs.iter()
+        .filter(|j| j.at_most_once)
+        .filter(|j| {
+            j.state == oncely::JobState::InDoubt
+                || j.reconciling
+                || j.errors.iter().any(|e| {
+                    e.error.contains("outcome unknown")
+                        || e.error.contains("lease expired")
+                        || e.error.starts_with("reconcile")
+                })
+        })
+        .count() as u64
 }
 
 /// Terminates the servers' PostgreSQL connections (those named `oncely`);

@@ -114,7 +114,15 @@ pub async fn run(cli: Cli) -> Result<(), String> {
                         sweep_cron: None,
                         days_ahead: cli.days_ahead,
                     })?;
-                    node::bill_pending(&db, &store, &client, cli.days_ahead, !idempotency).await?
+                    node::bill_pending(
+                        &db,
+                        &store,
+                        &client,
+                        cli.days_ahead,
+                        !idempotency,
+                        !idempotency && reconcile,
+                    )
+                    .await?
                 }
             };
             let line = serde_json::json!({"strategy": args.strategy, "billed": report.billed, "errors": report.errors, "fenced": report.fenced, "in_doubt": report.in_doubt});

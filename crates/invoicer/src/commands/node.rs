@@ -74,15 +74,16 @@ pub fn client(o: NodeOptions) -> Result<Client, String> {
     builder.build().map_err(|e| e.to_string())
 }
 
-/// Runs the daily task now, then works until no due invoice is open (an
-/// invoice whose send job is in doubt is not open: it waits for reconciliation
-/// or a person).
+/// Runs the daily task now, then works until no due invoice is open. With
+/// `reconciles`, in-doubt invoices count as open (their reconcile step will
+/// settle them); without, they wait for a person and do not keep the node busy.
 pub async fn bill_pending(
     db: &InvoiceDb,
     store: &Store,
     client: &Client,
     days: i32,
     at_most_once: bool,
+    reconciles: bool,
 ) -> Result<StrategyReport, String> {
     // Work on jobs already there while the sweep adds the rest.
     let running = client.start();
@@ -99,6 +100,11 @@ pub async fn bill_pending(
     let result = loop {
         match db.open_due(days).await {
             Ok(open) if open.is_empty() => break Ok(()),
+            // In-doubt invoices are settled for this node only when nobody
+            // will reconcile them (they wait for a person).
+            Ok(open) if reconciles => {
+                let _ = open;
+            }
             Ok(open) => match crate::sweep::in_doubt_invoices(store).await {
                 Ok(doubt) if open.iter().all(|id| doubt.contains(id)) => break Ok(()),
                 Ok(_) => {}
