@@ -538,14 +538,14 @@ async fn restart_postgres(dir: &Path) -> Result<(), String> {
         .current_dir(std::env::temp_dir())
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    let out = command.output().await.map_err(|e| format!("pg_ctl: {e}"))?;
-    if out.status.success() {
+        .stderr(Stdio::null()); // never pipes: the new postmaster inherits them
+    let status = command.status().await.map_err(|e| format!("pg_ctl: {e}"))?;
+    if status.success() {
         Ok(())
     } else {
         Err(format!(
-            "pg_ctl restart failed: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
+            "pg_ctl restart -m immediate -D {} failed ({status})",
+            dir.display()
         ))
     }
 }
