@@ -75,6 +75,24 @@ impl PgDriver {
         fenced_on(&mut conn, sql, fence, extra).await
     }
 
+    /// Runs a claim statement (normal or in-doubt); jobs in claim order.
+    async fn claim_with(&self, sql: &'static str, params: &ClaimParams) -> Result<Vec<Job>> {
+        if params.limit == 0 || params.kinds.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = sqlx::query(sql)
+            .bind(&params.queue)
+            .bind(&params.kinds)
+            .bind(i64::from(params.limit))
+            .bind(params.lease.as_secs_f64())
+            .bind(&params.worker_id)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut jobs = rows.iter().map(rows::job).collect::<Result<Vec<_>>>()?;
+        jobs.sort_by_key(|j| (j.priority, j.run_at, j.id));
+        Ok(jobs)
+    }
+
     async fn operator_write(
         &self,
         sql: &'static str,
@@ -282,20 +300,8 @@ impl Driver for PgDriver {
     }
 
     async fn job_claim(&self, params: &ClaimParams) -> Result<Vec<Job>> {
-        if params.limit == 0 || params.kinds.is_empty() {
-            return Ok(Vec::new());
-        }
-        let rows = sqlx::query(include_str!("sql/job_claim.sql"))
-            .bind(&params.queue)
-            .bind(&params.kinds)
-            .bind(i64::from(params.limit))
-            .bind(params.lease.as_secs_f64())
-            .bind(&params.worker_id)
-            .fetch_all(&self.pool)
-            .await?;
-        let mut jobs = rows.iter().map(rows::job).collect::<Result<Vec<_>>>()?;
-        jobs.sort_by_key(|j| (j.priority, j.run_at, j.id));
-        Ok(jobs)
+        self.claim_with(include_str!("sql/job_claim.sql"), params)
+            .await
     }
 
     async fn job_heartbeat(&self, fence: Fence, lease: Duration) -> Result<DateTime<Utc>> {
@@ -396,18 +402,8 @@ impl Driver for PgDriver {
     }
 
     async fn job_claim_in_doubt(&self, params: &ClaimParams) -> Result<Vec<Job>> {
-        if params.limit == 0 || params.kinds.is_empty() {
-            return Ok(Vec::new());
-        }
-        let rows = sqlx::query(include_str!("sql/job_claim_in_doubt.sql"))
-            .bind(&params.queue)
-            .bind(&params.kinds)
-            .bind(i64::from(params.limit))
-            .bind(params.lease.as_secs_f64())
-            .bind(&params.worker_id)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(rows::job).collect()
+        self.claim_with(include_str!("sql/job_claim_in_doubt.sql"), params)
+            .await
     }
 
     async fn job_doubt(&self, fence: Fence, reason: &str, delay: Duration) -> Result<()> {
