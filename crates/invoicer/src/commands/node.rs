@@ -102,9 +102,7 @@ pub async fn bill_pending(
             Ok(open) if open.is_empty() => break Ok(()),
             // In-doubt invoices are settled for this node only when nobody
             // will reconcile them (they wait for a person).
-            Ok(open) if reconciles => {
-                let _ = open;
-            }
+            Ok(_) if reconciles => {}
             Ok(open) => match crate::sweep::in_doubt_invoices(store).await {
                 Ok(doubt) if open.iter().all(|id| doubt.contains(id)) => break Ok(()),
                 Ok(_) => {}

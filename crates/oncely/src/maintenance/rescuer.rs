@@ -43,6 +43,11 @@ impl Rescuer {
         Rescuer { store, config }
     }
 
+    /// The configuration.
+    pub fn config(&self) -> &RescuerConfig {
+        &self.config
+    }
+
     /// One pass: batches until no expired lease is left.
     pub async fn run_once(&self) -> Result<RescueReport> {
         let mut total = RescueReport::default();

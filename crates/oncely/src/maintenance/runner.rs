@@ -21,7 +21,6 @@ pub(crate) struct Maintainer {
     pub store: Store,
     pub elector: Elector,
     pub rescuer: Rescuer,
-    pub rescue_every: Duration,
     pub periodic: PeriodicEnqueuer,
     pub pruner: Pruner,
     /// Schedules registered in code, stored at start.
@@ -59,7 +58,7 @@ impl Maintainer {
             if let Some(t) = term.clone() {
                 let now = Instant::now();
                 if now >= next_rescue {
-                    next_rescue = now + self.rescue_every;
+                    next_rescue = now + self.rescuer.config().interval;
                     match self.rescuer.run_once().await {
                         Ok(r) if r.total() > 0 => {
                             tracing::info!(report = ?r, "rescued jobs with expired leases")

@@ -202,7 +202,6 @@ impl Client {
                         ..RescuerConfig::default()
                     },
                 ),
-                rescue_every: config.rescue_every,
                 periodic: PeriodicEnqueuer::new(store.clone(), config.periodic.clone()),
                 pruner: Pruner::new(store.clone(), config.pruner.clone()),
                 schedules: self.schedules.as_ref().clone(),

@@ -99,17 +99,23 @@ impl PgDriver {
         id: i64,
         action: &'static str,
     ) -> Result<Job> {
-        if let Some(row) = sqlx::query(sql).bind(id).fetch_optional(&self.pool).await? {
-            return rows::job(&row);
+        match sqlx::query(sql).bind(id).fetch_optional(&self.pool).await? {
+            Some(row) => rows::job(&row),
+            None => Err(self.refusal(id, action).await?),
         }
-        match self.job_get(id).await? {
-            None => Err(crate::Error::NotFound(id)),
-            Some(job) => Err(crate::Error::InvalidTransition {
+    }
+
+    /// Why an operator's write on job `id` took no effect: it does not exist,
+    /// or its state does not allow `action`.
+    async fn refusal(&self, id: i64, action: &'static str) -> Result<crate::Error> {
+        Ok(match self.job_get(id).await? {
+            None => crate::Error::NotFound(id),
+            Some(job) => crate::Error::InvalidTransition {
                 id,
                 state: job.state,
                 action,
-            }),
-        }
+            },
+        })
     }
 }
 
@@ -423,16 +429,11 @@ impl Driver for PgDriver {
             .bind(note)
             .fetch_optional(&self.pool)
             .await?;
-        if let Some(row) = row {
-            return rows::job(&row);
-        }
-        match self.job_get(id).await? {
-            None => Err(crate::Error::NotFound(id)),
-            Some(job) => Err(crate::Error::InvalidTransition {
-                id,
-                state: job.state,
-                action: "resolve (only in-doubt jobs are resolved)",
-            }),
+        match row {
+            Some(row) => rows::job(&row),
+            None => Err(self
+                .refusal(id, "resolve (only in-doubt jobs are resolved)")
+                .await?),
         }
     }
 

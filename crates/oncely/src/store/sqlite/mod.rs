@@ -114,6 +114,27 @@ async fn fenced_on(
     }
 }
 
+/// Why an operator's write on job `id` took no effect: it does not exist, or
+/// its state does not allow `action`.
+async fn refusal(
+    conn: &mut SqliteConnection,
+    id: i64,
+    action: &'static str,
+) -> Result<crate::Error> {
+    let row = sqlx::query(include_str!("sql/job_get.sql"))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(match row {
+        None => crate::Error::NotFound(id),
+        Some(row) => crate::Error::InvalidTransition {
+            id,
+            state: rows::job(&row)?.state,
+            action,
+        },
+    })
+}
+
 /// Inserts a job inside the caller's transaction: it exists only if that
 /// transaction commits. Begin it with `BEGIN IMMEDIATE` to avoid lock upgrades.
 pub async fn insert_tx(conn: &mut SqliteConnection, job: &NewJob) -> Result<InsertOutcome> {
@@ -321,18 +342,7 @@ impl Driver for SqliteDriver {
             .await?;
         let result = match row {
             Some(row) => rows::job(&row),
-            None => match sqlx::query(include_str!("sql/job_get.sql"))
-                .bind(id)
-                .fetch_optional(&mut *w.tx)
-                .await?
-            {
-                None => Err(crate::Error::NotFound(id)),
-                Some(row) => Err(crate::Error::InvalidTransition {
-                    id,
-                    state: rows::job(&row)?.state,
-                    action: "resolve (only in-doubt jobs are resolved)",
-                }),
-            },
+            None => Err(refusal(&mut w.tx, id, "resolve (only in-doubt jobs are resolved)").await?),
         };
         w.tx.commit().await?;
         result
@@ -529,18 +539,7 @@ impl SqliteDriver {
         let row = sqlx::query(sql).bind(id).fetch_optional(&mut **tx).await?;
         let result = match row {
             Some(row) => rows::job(&row),
-            None => match sqlx::query(include_str!("sql/job_get.sql"))
-                .bind(id)
-                .fetch_optional(&mut **tx)
-                .await?
-            {
-                None => Err(crate::Error::NotFound(id)),
-                Some(row) => Err(crate::Error::InvalidTransition {
-                    id,
-                    state: rows::job(&row)?.state,
-                    action,
-                }),
-            },
+            None => Err(refusal(tx, id, action).await?),
         };
         w.tx.commit().await?;
         result
