@@ -72,6 +72,8 @@ pub struct ScheduleAddArgs {
     /// Each period's job must run at most once (a vanished worker leaves it in doubt).
     #[arg(long)]
     pub at_most_once: bool,
+    #[command(flatten)]
+    pub reconcile: ReconcileArgs,
     /// Missed periods: skip (fire only on time), latest (fire the latest once), all (each, up to --catch-up-max).
     #[arg(long, default_value = "latest")]
     pub catch_up: String,
@@ -84,6 +86,36 @@ pub struct ScheduleAddArgs {
     /// The program and its arguments: `-- PROGRAM ARGS...`.
     #[arg(last = true, required = true)]
     pub command: Vec<String>,
+}
+
+/// The reconcile program of a `command` job.
+#[derive(Debug, Args)]
+pub struct ReconcileArgs {
+    /// Makes the command job reconcilable (and at-most-once): when it is in
+    /// doubt, PROGRAM runs with the job's environment and ONCELY_RECONCILING=1;
+    /// exit 0 = the effect happened (complete), 1 = it did not (run again),
+    /// other = cannot tell (ask again later).
+    #[arg(long, value_name = "PROGRAM")]
+    pub reconcile_with: Option<String>,
+    /// An argument of the reconcile program (repeat for several).
+    #[arg(
+        long,
+        value_name = "ARG",
+        requires = "reconcile_with",
+        allow_hyphen_values = true
+    )]
+    pub reconcile_arg: Vec<String>,
+}
+
+impl ReconcileArgs {
+    /// The reconcile program's argv, if one was given.
+    pub fn argv(&self) -> Option<Vec<String>> {
+        self.reconcile_with.as_ref().map(|program| {
+            std::iter::once(program.clone())
+                .chain(self.reconcile_arg.iter().cloned())
+                .collect()
+        })
+    }
 }
 
 /// `oncely enqueue`.
@@ -116,6 +148,8 @@ pub struct EnqueueArgs {
     /// Never repeat an attempt that may have started: a vanished worker leaves the job in doubt.
     #[arg(long)]
     pub at_most_once: bool,
+    #[command(flatten)]
+    pub reconcile: ReconcileArgs,
     /// Time limit of each attempt, in seconds.
     #[arg(long)]
     pub timeout_secs: Option<f64>,

@@ -7,6 +7,8 @@ mod bad_input;
 mod crashes;
 #[path = "processes/drain.rs"]
 mod drain;
+#[path = "processes/effects.rs"]
+mod effects;
 #[path = "processes/periodic.rs"]
 mod periodic;
 #[path = "processes/support.rs"]

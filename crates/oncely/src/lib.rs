@@ -24,7 +24,7 @@
 //! whether it took effect; leases and schedules use the database's clock; no
 //! transaction stays open while a handler runs. See `docs/state-machine.md`.
 
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod error;
@@ -39,4 +39,6 @@ pub mod worker;
 pub use error::{Error, LeaseLost, Result, ValidationError};
 pub use job::{Job, JobState, NewJob};
 pub use store::{connect, Driver, Fence, Store};
-pub use worker::{Client, ClientBuilder, JobContext, JobError, Worker};
+pub use worker::{
+    Client, ClientBuilder, EffectPolicy, JobContext, JobError, Reconciliation, Worker,
+};

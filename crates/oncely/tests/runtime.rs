@@ -5,6 +5,8 @@
 #[path = "common/both.rs"]
 mod both;
 
+#[path = "runtime/commands.rs"]
+mod commands;
 #[path = "runtime/drain.rs"]
 mod drain;
 #[path = "runtime/lifecycle.rs"]

@@ -30,13 +30,23 @@ fn build(args: EnqueueArgs) -> Result<NewJob, CliError> {
         (None, Some(path)) => Some(read_args_file(path)?),
         (None, None) => None,
     };
+    let reconcile = args.reconcile.argv();
+    if reconcile.is_some() && args.command.is_empty() {
+        return Err(CliError::Usage(
+            "--reconcile-with is for command jobs: give the command after --".into(),
+        ));
+    }
     let mut job = match (args.kind, json, args.command.is_empty()) {
         (Some(kind), Some(json), true) => {
             let value: serde_json::Value = serde_json::from_str(&json)
                 .map_err(|e| CliError::Usage(format!("--args is not valid JSON: {e}")))?;
             NewJob::new(args.queue, kind, value)
         }
-        (None, None, false) => CommandArgs::new_job(args.queue, args.command)?,
+        (None, None, false) => {
+            let mut command = CommandArgs::new(args.command);
+            command.reconcile = reconcile;
+            command.into_job(args.queue)?
+        }
         (Some(_), None, true) => return Err(CliError::Usage("--kind needs --args JSON".into())),
         (None, Some(_), true) => return Err(CliError::Usage("--args needs --kind".into())),
         (None, None, true) => {

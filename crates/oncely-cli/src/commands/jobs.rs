@@ -1,7 +1,7 @@
 //! `oncely jobs list|show|retry|cancel`.
 
 use oncely::store::JobFilter;
-use oncely::{JobState, Store};
+use oncely::{EffectPolicy, JobState, Store};
 
 use crate::cli::{Format, JobsCommand, ListArgs};
 use crate::error::CliError;
@@ -81,6 +81,7 @@ async fn list(store: &Store, args: ListArgs) -> Result<(), CliError> {
                 j.queue.clone(),
                 j.kind.clone(),
                 format!("{}/{}", j.attempt, j.max_attempts),
+                EffectPolicy::of_job(j.at_most_once, j.reconcilable).to_string(),
                 j.run_at.format("%Y-%m-%d %H:%M:%S").to_string(),
                 j.errors
                     .last()
@@ -97,6 +98,7 @@ async fn list(store: &Store, args: ListArgs) -> Result<(), CliError> {
             "QUEUE",
             "KIND",
             "ATTEMPT",
+            "EFFECT",
             "RUN_AT (UTC)",
             "LAST ERROR",
         ],

@@ -3,7 +3,7 @@
 use chrono::SecondsFormat;
 use oncely::kinds::command::CommandArgs;
 use oncely::schedule::{CatchUp, Schedule, Spec};
-use oncely::Store;
+use oncely::{EffectPolicy, Store};
 
 use crate::cli::{Format, ScheduleAddArgs, ScheduleCommand};
 use crate::error::CliError;
@@ -48,14 +48,17 @@ fn build(args: ScheduleAddArgs) -> Result<Schedule, CliError> {
     if let CatchUp::All { max } = &mut catch_up {
         *max = args.catch_up_max;
     }
-    let job = CommandArgs::new_job(&args.queue, args.command)?;
+    let mut command = CommandArgs::new(args.command);
+    command.reconcile = args.reconcile.argv();
+    let job = command.into_job(&args.queue)?;
     let schedule = Schedule {
         name: args.name,
         spec,
         queue: args.queue,
         kind: job.kind,
         args: job.args,
-        at_most_once: args.at_most_once,
+        at_most_once: job.at_most_once || args.at_most_once,
+        reconcilable: job.reconcilable,
         max_attempts: args.max_attempts,
         catch_up,
     };
@@ -88,6 +91,7 @@ async fn list(store: &Store, format: Format) -> Result<(), CliError> {
                 r.schedule.name.clone(),
                 r.schedule.spec.describe(),
                 r.schedule.queue.clone(),
+                EffectPolicy::of_job(r.schedule.at_most_once, r.schedule.reconcilable).to_string(),
                 r.schedule.catch_up.name().into(),
                 time(r.last_period),
                 time(next),
@@ -100,6 +104,7 @@ async fn list(store: &Store, format: Format) -> Result<(), CliError> {
             "NAME",
             "SPEC",
             "QUEUE",
+            "EFFECT",
             "CATCH_UP",
             "LAST_PERIOD",
             "NEXT_PERIOD",

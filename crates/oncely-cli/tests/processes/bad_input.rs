@@ -87,6 +87,26 @@ async fn bad_input_is_refused_and_writes_nothing() {
             vec!["enqueue", "--kind", "k", "--args", "{}", "--", "echo"],
             "cannot be combined",
         ),
+        (
+            vec![
+                "enqueue",
+                "--kind",
+                "k",
+                "--args",
+                "{}",
+                "--reconcile-with",
+                "check",
+            ],
+            "for command jobs",
+        ),
+        (
+            vec!["enqueue", "--reconcile-arg", "x", "--", "echo"],
+            "--reconcile-with",
+        ),
+        (
+            vec!["enqueue", "--reconcile-with", "", "--", "echo"],
+            "reconcile program",
+        ),
         (vec!["worker", "--queues", "q=0"], "positive concurrency"),
         (vec!["jobs", "list", "--state", "done"], "unknown job state"),
         (vec!["jobs", "show", "12345"], "not found"),

@@ -30,6 +30,9 @@ pub struct NewJob {
     pub idempotency_key: Option<String>,
     /// Never repeat an attempt that may have started: a vanished worker leaves the job in doubt.
     pub at_most_once: bool,
+    /// When in doubt, run the kind's reconcile step to find out whether the
+    /// effect happened. A reconcilable job is stored at-most-once too.
+    pub reconcilable: bool,
     /// Per-attempt time limit.
     pub timeout: Option<std::time::Duration>,
 }
@@ -47,6 +50,7 @@ impl NewJob {
             unique_key: None,
             idempotency_key: None,
             at_most_once: false,
+            reconcilable: false,
             timeout: None,
         }
     }
@@ -95,6 +99,20 @@ impl NewJob {
     pub fn at_most_once(mut self) -> Self {
         self.at_most_once = true;
         self
+    }
+
+    /// Declares that the job's effect must run at most once and that its
+    /// kind's reconcile step can tell, when the job is in doubt, whether the
+    /// effect happened (see [`crate::Worker::reconcile`]).
+    pub fn reconcilable(mut self) -> Self {
+        self.at_most_once = true;
+        self.reconcilable = true;
+        self
+    }
+
+    /// Whether the job is stored at-most-once (also implied by `reconcilable`).
+    pub fn stored_at_most_once(&self) -> bool {
+        self.at_most_once || self.reconcilable
     }
 
     /// Limits each attempt to `timeout`.

@@ -46,6 +46,9 @@ pub struct Job {
     /// True when an attempt that may have started its effect must never be
     /// repeated automatically: a vanished worker leaves it in doubt.
     pub at_most_once: bool,
+    /// In doubt, the job is claimed to run its kind's reconcile step (by any
+    /// worker of its kind that has one).
+    pub reconcilable: bool,
     /// Deduplication key among jobs that are not final.
     pub unique_key: Option<String>,
     /// Stable across attempts; send it to outside systems.

@@ -1,3 +1,4 @@
 //! Built-in job kinds.
 
 pub mod command;
+mod parent_death;

@@ -63,7 +63,8 @@ pub fn job_for_period(schedule: &Schedule, period: DateTime<Utc>) -> NewJob {
     let mut job = NewJob::new(&schedule.queue, &schedule.kind, args)
         .with_max_attempts(schedule.max_attempts)
         .with_unique_key(format!("schedule:{}:{period_text}", schedule.name));
-    job.at_most_once = schedule.at_most_once;
+    job.at_most_once = schedule.at_most_once || schedule.reconcilable;
+    job.reconcilable = schedule.reconcilable;
     job
 }
 

@@ -31,6 +31,10 @@ pub struct Schedule {
     pub args: serde_json::Value,
     /// The jobs are at-most-once.
     pub at_most_once: bool,
+    /// The jobs are reconcilable (and so at-most-once): in doubt, their
+    /// kind's reconcile step finds out whether the effect happened.
+    #[serde(default)]
+    pub reconcilable: bool,
     /// Attempts of each job.
     pub max_attempts: i32,
     /// What to do about periods missed while no server ran.
@@ -53,6 +57,7 @@ impl Schedule {
             kind: kind.into(),
             args,
             at_most_once: false,
+            reconcilable: false,
             max_attempts: crate::job::DEFAULT_MAX_ATTEMPTS,
             catch_up: CatchUp::default(),
         }

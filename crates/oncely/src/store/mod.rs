@@ -109,10 +109,16 @@ pub trait Driver: Send + Sync + 'static {
     /// attempts left) or in doubt (at-most-once). At most `limit` per call.
     async fn job_rescue_expired(&self, limit: u32) -> Result<RescueReport>;
 
-    /// Claims up to `limit` due in-doubt jobs of `queue` whose kind is in
-    /// `kinds` (kinds with a reconcile step) to reconcile them: a new token and
-    /// lease, `reconciling` set, the attempt unchanged.
-    async fn job_claim_in_doubt(&self, params: &ClaimParams) -> Result<Vec<Job>>;
+    /// Claims up to `limit` due in-doubt jobs of `queue` to reconcile them: a
+    /// new token and lease, `reconciling` set, the attempt unchanged. A job is
+    /// taken if its kind is in `params.kinds` (kinds with a reconcile step)
+    /// and it was inserted reconcilable or its kind is in `every_job_kinds`
+    /// (kinds whose policy reconciles all their jobs).
+    async fn job_claim_in_doubt(
+        &self,
+        params: &ClaimParams,
+        every_job_kinds: &[String],
+    ) -> Result<Vec<Job>>;
 
     /// The attempt may or may not have had its effect: the job waits in doubt,
     /// for reconciliation after `delay` or for a person.

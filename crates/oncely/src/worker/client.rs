@@ -137,16 +137,18 @@ impl Client {
     /// Inserts a job (or returns the existing one with its unique key) and
     /// wakes this client's producer of its queue.
     /// Jobs of a kind registered here with a policy other than
-    /// [`super::EffectPolicy::Idempotent`] are marked at-most-once.
+    /// [`super::EffectPolicy::Idempotent`] are marked at-most-once, and
+    /// reconcilable if the policy is [`super::EffectPolicy::Reconcilable`].
     pub async fn insert(&self, job: &NewJob) -> Result<InsertOutcome> {
-        let needs_doubt = self
-            .workers
-            .get(&job.kind)
-            .is_some_and(|w| w.policy() != super::EffectPolicy::Idempotent);
-        let outcome = if needs_doubt && !job.at_most_once {
-            self.store.job_insert(&job.clone().at_most_once()).await?
-        } else {
-            self.store.job_insert(job).await?
+        let policy = self.workers.get(&job.kind).map(|w| w.policy());
+        let outcome = match policy {
+            Some(super::EffectPolicy::Reconcilable) if !job.reconcilable => {
+                self.store.job_insert(&job.clone().reconcilable()).await?
+            }
+            Some(super::EffectPolicy::AtMostOnce) if !job.at_most_once => {
+                self.store.job_insert(&job.clone().at_most_once()).await?
+            }
+            _ => self.store.job_insert(job).await?,
         };
         if outcome.inserted {
             self.wakeups.wake(&job.queue);

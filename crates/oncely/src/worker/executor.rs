@@ -4,7 +4,9 @@
 //! Invariants: the handler never outlives the executor (its task is aborted
 //! when the executor stops waiting for it); once the lease is known lost, or
 //! presumed lost because heartbeats failed for a whole lease, the handler is
-//! stopped and nothing more is written; every final write is fenced.
+//! stopped and nothing more is written; every final write is fenced; an
+//! at-most-once attempt or a reconciliation that is cut short (time limit,
+//! panic, shutdown, vanished worker) goes in doubt, never back to work.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -47,6 +49,7 @@ impl Executor {
         let fence = Fence::of(&job);
         let attempt = job.attempt;
         let reconciling = job.reconciling;
+        let at_most_once = job.at_most_once;
         let doubts = job.errors.len();
         let timeout = job
             .timeout_ms
@@ -58,11 +61,38 @@ impl Executor {
         let end = self
             .supervise(worker, ctx, cancel, fence, timeout, reconciling)
             .await;
+        // A reconcile step that could not tell asks again later, with backoff;
+        // an at-most-once attempt cut short goes in doubt at once (to be
+        // reconciled or decided).
+        let doubt_delay = if reconciling {
+            self.config.backoff.delay(doubts as i32 + 1)
+        } else {
+            Duration::ZERO
+        };
         let end = match end {
-            // A reconcile step that could not tell waits in doubt, with backoff.
             End::Returned(Err(JobError::InDoubt(reason))) if reconciling => {
-                self.doubt(fence, reason, self.config.backoff.delay(doubts as i32 + 1))
-                    .await;
+                self.doubt(fence, reason, doubt_delay).await;
+                return;
+            }
+            End::TimedOut(limit) if at_most_once || reconciling => {
+                let what = if reconciling {
+                    "the reconcile step"
+                } else {
+                    "the attempt"
+                };
+                let reason = format!("{what} timed out after {limit:?} and was stopped; its effect may or may not have happened");
+                self.doubt(fence, reason, doubt_delay).await;
+                return;
+            }
+            End::Panicked(message) if at_most_once || reconciling => {
+                let what = if reconciling {
+                    "the reconcile step"
+                } else {
+                    "the handler"
+                };
+                let reason =
+                    format!("{what} panicked ({message}); its effect may or may not have happened");
+                self.doubt(fence, reason, doubt_delay).await;
                 return;
             }
             End::Returned(Ok(())) if reconciling => {

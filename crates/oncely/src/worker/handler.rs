@@ -25,6 +25,27 @@ pub enum EffectPolicy {
     Reconcilable,
 }
 
+impl EffectPolicy {
+    /// The policy a stored job carries: reconcilable, at-most-once, or idempotent.
+    pub fn of_job(at_most_once: bool, reconcilable: bool) -> Self {
+        match (at_most_once, reconcilable) {
+            (_, true) => EffectPolicy::Reconcilable,
+            (true, false) => EffectPolicy::AtMostOnce,
+            (false, false) => EffectPolicy::Idempotent,
+        }
+    }
+}
+
+impl fmt::Display for EffectPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            EffectPolicy::Idempotent => "idempotent",
+            EffectPolicy::AtMostOnce => "at-most-once",
+            EffectPolicy::Reconcilable => "reconcilable",
+        })
+    }
+}
+
 /// What a reconcile step found out.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reconciliation {
@@ -44,12 +65,22 @@ pub trait Worker: Send + Sync + 'static {
 
     /// How this kind's effects behave under crashes. Jobs inserted through a
     /// [`super::Client`] that registered this worker get `at_most_once` set
-    /// unless the policy is [`EffectPolicy::Idempotent`] (the default).
+    /// unless the policy is [`EffectPolicy::Idempotent`] (the default), and
+    /// `reconcilable` too if it is [`EffectPolicy::Reconcilable`].
     fn policy(&self) -> EffectPolicy {
         EffectPolicy::Idempotent
     }
 
-    /// For [`EffectPolicy::Reconcilable`] kinds: asks the outside system
+    /// Whether [`Worker::reconcile`] is implemented. If so, in-doubt jobs of
+    /// this kind inserted reconcilable ([`crate::NewJob::reconcilable`]) are
+    /// claimed to reconcile whatever the kind's policy; with the policy
+    /// [`EffectPolicy::Reconcilable`] every in-doubt job of the kind is.
+    /// Default: whether the policy is [`EffectPolicy::Reconcilable`].
+    fn has_reconcile_step(&self) -> bool {
+        self.policy() == EffectPolicy::Reconcilable
+    }
+
+    /// For reconcilable kinds and jobs: asks the outside system
     /// whether an in-doubt job's effect happened. Runs under its own lease and
     /// fencing token, like an attempt.
     async fn reconcile(&self, _ctx: JobContext) -> Reconciliation {

@@ -32,12 +32,17 @@ impl Producer {
     pub(crate) async fn run(self) {
         let mut running: JoinSet<()> = JoinSet::new();
         let kinds: Vec<String> = self.workers.keys().cloned().collect();
-        let reconcilable: Vec<String> = self
-            .workers
-            .iter()
-            .filter(|(_, w)| w.policy() == super::EffectPolicy::Reconcilable)
-            .map(|(k, _)| k.clone())
-            .collect();
+        let kinds_where = |keep: fn(&dyn Worker) -> bool| -> Vec<String> {
+            self.workers
+                .iter()
+                .filter(|(_, w)| keep(w.as_ref()))
+                .map(|(k, _)| k.clone())
+                .collect()
+        };
+        // Kinds that can reconcile the in-doubt jobs flagged reconcilable...
+        let reconciling_kinds = kinds_where(|w| w.has_reconcile_step());
+        // ...and those whose policy reconciles every in-doubt job.
+        let every_job_kinds = kinds_where(|w| w.policy() == super::EffectPolicy::Reconcilable);
         let config = self.executor.config.clone();
         let mut failures = 0u32;
         while !self.stop_fetching.is_cancelled() {
@@ -54,13 +59,14 @@ impl Producer {
                 let claimed = match self.executor.store.job_claim(&params).await {
                     Ok(mut jobs) => {
                         let left = free.saturating_sub(jobs.len() as u32);
-                        if left > 0 && !reconcilable.is_empty() {
+                        if left > 0 && !reconciling_kinds.is_empty() {
                             let doubts = ClaimParams {
-                                kinds: reconcilable.clone(),
+                                kinds: reconciling_kinds.clone(),
                                 limit: left,
                                 ..params.clone()
                             };
-                            match self.executor.store.job_claim_in_doubt(&doubts).await {
+                            let store = &self.executor.store;
+                            match store.job_claim_in_doubt(&doubts, &every_job_kinds).await {
                                 Ok(more) => jobs.extend(more),
                                 Err(error) => {
                                     tracing::warn!(queue = %self.queue, %error, "claiming in-doubt jobs failed")

@@ -38,7 +38,7 @@ async fn doubt_reconcile_claim_and_resolve(db: TestDb) {
         .expect("claim")
         .is_empty());
     let rec = store
-        .job_claim_in_doubt(&claim_params(5))
+        .job_claim_in_doubt(&claim_params(5), &["k".into()])
         .await
         .expect("claim")
         .remove(0);
@@ -62,7 +62,7 @@ async fn doubt_reconcile_claim_and_resolve(db: TestDb) {
         .expect("doubt");
     assert!(
         store
-            .job_claim_in_doubt(&claim_params(5))
+            .job_claim_in_doubt(&claim_params(5), &["k".into()])
             .await
             .expect("claim")
             .is_empty(),
@@ -90,6 +90,58 @@ async fn doubt_reconcile_claim_and_resolve(db: TestDb) {
         store.job_resolve(999_999, Resolution::Completed, "x").await,
         Err(Error::NotFound(_))
     ));
+}
+
+both!(only_reconcilable_jobs_are_claimed_to_reconcile);
+/// A job inserted reconcilable is claimed to reconcile by any worker of its
+/// kind; a merely at-most-once job only by workers whose kind policy
+/// reconciles every job.
+async fn only_reconcilable_jobs_are_claimed_to_reconcile(db: TestDb) {
+    let store = db.store().await;
+    let plain = store
+        .job_insert(&job().at_most_once())
+        .await
+        .expect("insert")
+        .job;
+    let flagged = store
+        .job_insert(&job().reconcilable())
+        .await
+        .expect("insert")
+        .job;
+    assert!(flagged.reconcilable && flagged.at_most_once, "{flagged:?}");
+    assert!(!plain.reconcilable && plain.at_most_once, "{plain:?}");
+    // Both claimed, their workers vanish: both in doubt.
+    assert_eq!(
+        store
+            .job_claim(&claim_params(5))
+            .await
+            .expect("claim")
+            .len(),
+        2
+    );
+    db.expire_leases().await;
+    assert_eq!(
+        store.job_rescue_expired(10).await.expect("rescue").in_doubt,
+        2
+    );
+    let taken = store
+        .job_claim_in_doubt(&claim_params(5), &[])
+        .await
+        .expect("claim");
+    assert_eq!(
+        taken.iter().map(|j| j.id).collect::<Vec<_>>(),
+        vec![flagged.id],
+        "only the reconcilable job"
+    );
+    let taken = store
+        .job_claim_in_doubt(&claim_params(5), &["k".into()])
+        .await
+        .expect("claim");
+    assert_eq!(
+        taken.iter().map(|j| j.id).collect::<Vec<_>>(),
+        vec![plain.id],
+        "a kind that reconciles every job takes the other one too"
+    );
 }
 
 both!(resolving_completed_or_discarded_is_final);

@@ -147,10 +147,19 @@ async fn insert_many_skips_held_unique_keys(db: TestDb) {
         "all held now"
     );
     let later = chrono::Utc::now() + chrono::Duration::hours(1);
-    let mixed = vec![job(), job().with_run_at(later).with_priority(3)];
+    let mixed = vec![
+        job().reconcilable(),
+        job().with_run_at(later).with_priority(3),
+    ];
     assert_eq!(store.job_insert_many(&mixed).await.expect("many"), 2);
     let all = store.job_list(&Default::default()).await.expect("list");
     assert_eq!(all.len(), 7);
+    let flags: Vec<(bool, bool)> = all
+        .iter()
+        .map(|j| (j.at_most_once, j.reconcilable))
+        .filter(|&flags| flags != (false, false))
+        .collect();
+    assert_eq!(flags, vec![(true, true)], "the policy flags are stored");
     assert_eq!(
         all.iter()
             .filter(|j| j.state == JobState::Scheduled)

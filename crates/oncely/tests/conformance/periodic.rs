@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use oncely::maintenance::periodic::{PeriodicConfig, PeriodicEnqueuer};
+use oncely::maintenance::periodic::{job_for_period, PeriodicConfig, PeriodicEnqueuer};
 use oncely::maintenance::pruner::{Pruner, PrunerConfig};
 use oncely::schedule::{CatchUp, Schedule, Spec};
 use oncely::store::{FireParams, LeaderTerm};
@@ -155,9 +155,15 @@ async fn schedules_round_trip_and_keep_their_history(db: TestDb) {
     assert_eq!(first.len(), 1);
     assert_eq!(first[0].schedule, s);
     s.catch_up = CatchUp::All { max: 7 };
+    s.reconcilable = true;
     store.schedule_upsert(&s).await.expect("upsert");
     let second = store.schedule_list().await.expect("list");
-    assert_eq!(second[0].schedule.catch_up, CatchUp::All { max: 7 });
+    assert_eq!(second[0].schedule, s, "an update is stored");
+    let period = job_for_period(&second[0].schedule, chrono::Utc::now());
+    assert!(
+        period.reconcilable && period.stored_at_most_once(),
+        "a reconcilable schedule's jobs are reconcilable"
+    );
     assert_eq!(second[0].created_at, first[0].created_at);
     let bad = Schedule::new("bad", Spec::cron("nope"), "q", "k", json!({}));
     assert!(matches!(

@@ -29,6 +29,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "steps",
         sql: include_str!("migrations/0004_steps.sql"),
     },
+    Migration {
+        version: 5,
+        name: "reconcilable_jobs",
+        sql: include_str!("migrations/0005_reconcilable_jobs.sql"),
+    },
 ];
 
 /// Fails unless the schema is at the newest embedded version.

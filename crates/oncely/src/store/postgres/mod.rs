@@ -75,19 +75,27 @@ impl PgDriver {
         fenced_on(&mut conn, sql, fence, extra).await
     }
 
-    /// Runs a claim statement (normal or in-doubt); jobs in claim order.
-    async fn claim_with(&self, sql: &'static str, params: &ClaimParams) -> Result<Vec<Job>> {
+    /// Runs a claim statement (normal, or in-doubt with `every_job_kinds`);
+    /// jobs in claim order.
+    async fn claim_with(
+        &self,
+        sql: &'static str,
+        params: &ClaimParams,
+        every_job_kinds: Option<&[String]>,
+    ) -> Result<Vec<Job>> {
         if params.limit == 0 || params.kinds.is_empty() {
             return Ok(Vec::new());
         }
-        let rows = sqlx::query(sql)
+        let mut query = sqlx::query(sql)
             .bind(&params.queue)
             .bind(&params.kinds)
             .bind(i64::from(params.limit))
             .bind(params.lease.as_secs_f64())
-            .bind(&params.worker_id)
-            .fetch_all(&self.pool)
-            .await?;
+            .bind(&params.worker_id);
+        if let Some(kinds) = every_job_kinds {
+            query = query.bind(kinds);
+        }
+        let rows = query.fetch_all(&self.pool).await?;
         let mut jobs = rows.iter().map(rows::job).collect::<Result<Vec<_>>>()?;
         jobs.sort_by_key(|j| (j.priority, j.run_at, j.id));
         Ok(jobs)
@@ -193,8 +201,9 @@ pub async fn insert_tx(conn: &mut PgConnection, job: &NewJob) -> Result<InsertOu
         .bind(job.max_attempts)
         .bind(&job.unique_key)
         .bind(job.idempotency_key_or_random())
-        .bind(job.at_most_once)
+        .bind(job.stored_at_most_once())
         .bind(job.timeout_ms())
+        .bind(job.reconcilable)
         .fetch_optional(&mut *conn)
         .await?;
     if let Some(row) = inserted {
@@ -294,19 +303,24 @@ impl Driver for PgDriver {
                     .collect::<Vec<Option<String>>>(),
             )
             .bind(col(&|j| j.idempotency_key_or_random()))
-            .bind(jobs.iter().map(|j| j.at_most_once).collect::<Vec<bool>>())
+            .bind(
+                jobs.iter()
+                    .map(|j| j.stored_at_most_once())
+                    .collect::<Vec<bool>>(),
+            )
             .bind(
                 jobs.iter()
                     .map(|j| j.timeout_ms())
                     .collect::<Vec<Option<i64>>>(),
             )
+            .bind(jobs.iter().map(|j| j.reconcilable).collect::<Vec<bool>>())
             .fetch_all(&self.pool)
             .await?;
         Ok(inserted.len() as u64)
     }
 
     async fn job_claim(&self, params: &ClaimParams) -> Result<Vec<Job>> {
-        self.claim_with(include_str!("sql/job_claim.sql"), params)
+        self.claim_with(include_str!("sql/job_claim.sql"), params, None)
             .await
     }
 
@@ -407,9 +421,17 @@ impl Driver for PgDriver {
         Ok(report)
     }
 
-    async fn job_claim_in_doubt(&self, params: &ClaimParams) -> Result<Vec<Job>> {
-        self.claim_with(include_str!("sql/job_claim_in_doubt.sql"), params)
-            .await
+    async fn job_claim_in_doubt(
+        &self,
+        params: &ClaimParams,
+        every_job_kinds: &[String],
+    ) -> Result<Vec<Job>> {
+        self.claim_with(
+            include_str!("sql/job_claim_in_doubt.sql"),
+            params,
+            Some(every_job_kinds),
+        )
+        .await
     }
 
     async fn job_doubt(&self, fence: Fence, reason: &str, delay: Duration) -> Result<()> {

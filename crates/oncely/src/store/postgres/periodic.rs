@@ -26,6 +26,7 @@ pub(super) async fn upsert(pool: &PgPool, s: &Schedule) -> Result<()> {
         .bind(s.at_most_once)
         .bind(s.max_attempts)
         .bind(json_text(&s.catch_up)?)
+        .bind(s.reconcilable)
         .execute(pool)
         .await?;
     Ok(())
@@ -61,6 +62,7 @@ pub(super) async fn list(pool: &PgPool) -> Result<Vec<ScheduleRecord>> {
                     kind: row.try_get("kind")?,
                     args: row.try_get("args")?,
                     at_most_once: row.try_get("at_most_once")?,
+                    reconcilable: row.try_get("reconcilable")?,
                     max_attempts: row.try_get("max_attempts")?,
                     name,
                 },

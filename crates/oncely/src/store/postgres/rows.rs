@@ -25,6 +25,7 @@ pub(super) fn job(row: &PgRow) -> Result<Job> {
         lease_expires_at: row.try_get("lease_expires_at")?,
         locked_by: row.try_get("locked_by")?,
         at_most_once: row.try_get("at_most_once")?,
+        reconcilable: row.try_get("reconcilable")?,
         unique_key: row.try_get("unique_key")?,
         idempotency_key: row.try_get("idempotency_key")?,
         timeout_ms: row.try_get("timeout_ms")?,

@@ -28,6 +28,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "steps",
         sql: include_str!("migrations/0004_steps.sql"),
     },
+    Migration {
+        version: 5,
+        name: "reconcilable_jobs",
+        sql: include_str!("migrations/0005_reconcilable_jobs.sql"),
+    },
 ];
 
 async fn current(pool: &SqlitePool) -> Result<i64> {

@@ -148,8 +148,9 @@ pub async fn insert_tx(conn: &mut SqliteConnection, job: &NewJob) -> Result<Inse
         .bind(job.max_attempts)
         .bind(&job.unique_key)
         .bind(job.idempotency_key_or_random())
-        .bind(job.at_most_once)
+        .bind(job.stored_at_most_once())
         .bind(job.timeout_ms())
+        .bind(job.reconcilable)
         .fetch_optional(&mut *conn)
         .await?;
     if let Some(row) = inserted {
@@ -228,7 +229,7 @@ impl Driver for SqliteDriver {
     }
 
     async fn job_claim(&self, params: &ClaimParams) -> Result<Vec<Job>> {
-        self.claim_with(include_str!("sql/job_claim.sql"), params)
+        self.claim_with(include_str!("sql/job_claim.sql"), params, None)
             .await
     }
 
@@ -317,9 +318,17 @@ impl Driver for SqliteDriver {
         Ok(report)
     }
 
-    async fn job_claim_in_doubt(&self, params: &ClaimParams) -> Result<Vec<Job>> {
-        self.claim_with(include_str!("sql/job_claim_in_doubt.sql"), params)
-            .await
+    async fn job_claim_in_doubt(
+        &self,
+        params: &ClaimParams,
+        every_job_kinds: &[String],
+    ) -> Result<Vec<Job>> {
+        self.claim_with(
+            include_str!("sql/job_claim_in_doubt.sql"),
+            params,
+            Some(every_job_kinds),
+        )
+        .await
     }
 
     async fn job_doubt(&self, fence: Fence, reason: &str, delay: Duration) -> Result<()> {
@@ -497,30 +506,41 @@ impl Driver for SqliteDriver {
 }
 
 impl SqliteDriver {
-    /// Runs a claim statement (normal or in-doubt) in one immediate
-    /// transaction, with fencing tokens reserved from the counter.
-    async fn claim_with(&self, sql: &'static str, params: &ClaimParams) -> Result<Vec<Job>> {
+    /// Runs a claim statement (normal, or in-doubt with `every_job_kinds`) in
+    /// one immediate transaction, with fencing tokens reserved from the counter.
+    async fn claim_with(
+        &self,
+        sql: &'static str,
+        params: &ClaimParams,
+        every_job_kinds: Option<&[String]>,
+    ) -> Result<Vec<Job>> {
         if params.limit == 0 || params.kinds.is_empty() {
             return Ok(Vec::new());
         }
-        let kinds = serde_json::to_string(&params.kinds).map_err(|e| {
-            crate::Error::Invalid(crate::error::ValidationError::Args(e.to_string()))
-        })?;
+        let json = |kinds: &[String]| {
+            serde_json::to_string(kinds).map_err(|e| {
+                crate::Error::Invalid(crate::error::ValidationError::Args(e.to_string()))
+            })
+        };
+        let kinds = json(&params.kinds)?;
+        let every_job_kinds = every_job_kinds.map(json).transpose()?;
         let mut w = self.begin_write().await?;
         let last: i64 = sqlx::query_scalar(include_str!("sql/fence_reserve.sql"))
             .bind(i64::from(params.limit))
             .fetch_one(&mut *w.tx)
             .await?;
         let base = last - i64::from(params.limit);
-        let rows = sqlx::query(sql)
+        let mut query = sqlx::query(sql)
             .bind(&params.queue)
             .bind(kinds)
             .bind(i64::from(params.limit))
             .bind(base)
             .bind(sqlite_modifier(params.lease))
-            .bind(&params.worker_id)
-            .fetch_all(&mut *w.tx)
-            .await?;
+            .bind(&params.worker_id);
+        if let Some(kinds) = every_job_kinds {
+            query = query.bind(kinds);
+        }
+        let rows = query.fetch_all(&mut *w.tx).await?;
         w.tx.commit().await?;
         let mut jobs = rows.iter().map(rows::job).collect::<Result<Vec<_>>>()?;
         jobs.sort_by_key(|j| (j.priority, j.run_at, j.id));

@@ -62,6 +62,7 @@ impl SqliteDriver {
             .bind(s.at_most_once)
             .bind(s.max_attempts)
             .bind(json_text(&s.catch_up)?)
+            .bind(s.reconcilable)
             .execute(&mut *w.tx)
             .await?;
         w.tx.commit().await?;
@@ -99,6 +100,7 @@ impl SqliteDriver {
                         queue: row.try_get("queue")?,
                         kind: row.try_get("kind")?,
                         at_most_once: row.try_get("at_most_once")?,
+                        reconcilable: row.try_get("reconcilable")?,
                         max_attempts: row.try_get("max_attempts")?,
                         name,
                     },

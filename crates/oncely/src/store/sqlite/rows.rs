@@ -35,6 +35,7 @@ pub(super) fn job(row: &SqliteRow) -> Result<Job> {
         )?,
         locked_by: row.try_get("locked_by")?,
         at_most_once: row.try_get("at_most_once")?,
+        reconcilable: row.try_get("reconcilable")?,
         unique_key: row.try_get("unique_key")?,
         idempotency_key: row.try_get("idempotency_key")?,
         timeout_ms: row.try_get("timeout_ms")?,

@@ -1,8 +1,9 @@
 -- Fenced: hands the lease back at shutdown. Available again at once (the
--- attempt is not counted), or in doubt for an at-most-once job. $1 id, $2 fence, $3 reason
+-- attempt is not counted), or in doubt for an at-most-once job or a
+-- reconciliation (which never counts as an attempt). $1 id, $2 fence, $3 reason
 UPDATE oncely_jobs
-SET state = CASE WHEN at_most_once THEN 'in_doubt' ELSE 'available' END,
-    attempt = CASE WHEN at_most_once THEN attempt ELSE attempt - 1 END,
+SET state = CASE WHEN at_most_once OR reconciling THEN 'in_doubt' ELSE 'available' END,
+    attempt = CASE WHEN at_most_once OR reconciling THEN attempt ELSE attempt - 1 END,
     run_at = clock_timestamp(), lease_expires_at = NULL,
     errors = errors || jsonb_build_array(jsonb_build_object(
         'attempt', attempt, 'at', clock_timestamp(), 'error', $3::text))

@@ -1,5 +1,5 @@
 -- Running jobs whose lease expired: retryable now, discarded when out of
--- attempts, in doubt when at-most-once. $1 batch size
+-- attempts, in doubt when at-most-once or reconciling. $1 batch size
 WITH expired AS (
     SELECT id FROM oncely_jobs
     WHERE state = 'running' AND lease_expires_at < clock_timestamp()
@@ -8,12 +8,12 @@ WITH expired AS (
     FOR UPDATE SKIP LOCKED
 )
 UPDATE oncely_jobs j
-SET state = CASE WHEN j.at_most_once THEN 'in_doubt'
+SET state = CASE WHEN j.at_most_once OR j.reconciling THEN 'in_doubt'
                  WHEN j.attempt >= j.max_attempts THEN 'discarded'
                  ELSE 'retryable' END,
     run_at = clock_timestamp(),
     lease_expires_at = NULL,
-    finalized_at = CASE WHEN NOT j.at_most_once AND j.attempt >= j.max_attempts
+    finalized_at = CASE WHEN NOT (j.at_most_once OR j.reconciling) AND j.attempt >= j.max_attempts
                         THEN clock_timestamp() END,
     errors = j.errors || jsonb_build_array(jsonb_build_object(
         'attempt', j.attempt, 'at', clock_timestamp(),

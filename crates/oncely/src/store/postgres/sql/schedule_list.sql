@@ -1,4 +1,4 @@
 -- Every schedule, by name.
-SELECT name, spec::text AS spec, queue, kind, args, at_most_once, max_attempts,
+SELECT name, spec::text AS spec, queue, kind, args, at_most_once, reconcilable, max_attempts,
        catch_up::text AS catch_up, last_period, next_period, created_at
 FROM oncely_schedules ORDER BY name

@@ -1,12 +1,12 @@
 -- Running jobs whose lease expired: retryable now, discarded when out of
--- attempts, in doubt when at-most-once. ?1 batch size
+-- attempts, in doubt when at-most-once or reconciling. ?1 batch size
 UPDATE oncely_jobs
-SET state = CASE WHEN at_most_once THEN 'in_doubt'
+SET state = CASE WHEN at_most_once OR reconciling THEN 'in_doubt'
                  WHEN attempt >= max_attempts THEN 'discarded'
                  ELSE 'retryable' END,
     run_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'),
     lease_expires_at = NULL,
-    finalized_at = CASE WHEN NOT at_most_once AND attempt >= max_attempts
+    finalized_at = CASE WHEN NOT (at_most_once OR reconciling) AND attempt >= max_attempts
                         THEN strftime('%Y-%m-%dT%H:%M:%fZ', 'now') END,
     errors = json_insert(errors, '$[#]', json_object(
         'attempt', attempt, 'at', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'),

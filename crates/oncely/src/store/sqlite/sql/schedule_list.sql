@@ -1,4 +1,4 @@
 -- Every schedule, by name.
-SELECT name, spec, queue, kind, args, at_most_once, max_attempts, catch_up,
+SELECT name, spec, queue, kind, args, at_most_once, reconcilable, max_attempts, catch_up,
        last_period, next_period, created_at
 FROM oncely_schedules ORDER BY name
