@@ -142,3 +142,42 @@ async fn reconcile_after_kill_9_on_postgres() {
 async fn reconcile_after_kill_9_on_sqlite() {
     reconcile_after_kill_9(Backend::Sqlite).await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schedules_carry_the_reconcile_program() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let out = oncely(
+        &db.url,
+        &[
+            "schedule",
+            "add",
+            "nightly-charge",
+            "--cron",
+            "0 2 * * *",
+            "--reconcile-with",
+            "check-charge",
+            "--reconcile-arg",
+            "--for-period",
+            "--",
+            "charge",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listed = oncely(&db.url, &["schedule", "list"]);
+    let text = String::from_utf8_lossy(&listed.stdout);
+    assert!(text.contains("reconcilable"), "{text}");
+    let store = db.store().await;
+    let record = store.schedule_list().await.expect("list").remove(0);
+    let args: oncely::kinds::command::CommandArgs =
+        serde_json::from_value(record.schedule.args.clone()).expect("command args");
+    assert_eq!(
+        args.reconcile,
+        Some(vec!["check-charge".to_owned(), "--for-period".to_owned()])
+    );
+    let job = oncely::maintenance::periodic::job_for_period(&record.schedule, chrono::Utc::now());
+    assert!(job.reconcilable && job.stored_at_most_once(), "{job:?}");
+}
