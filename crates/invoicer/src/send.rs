@@ -93,11 +93,16 @@ impl Worker for SendWorker {
                     .db
                     .mark_sent_and_complete(invoice.id, &charge.id, ctx.fence())
                     .await
-                    .map_err(JobError::retry)?
                 {
-                    Fenced::Done => Ok(()),
-                    Fenced::Refused => Err(JobError::retry(format!(
+                    Ok(Fenced::Done) => Ok(()),
+                    Ok(Fenced::Refused) => Err(JobError::retry(format!(
                         "charged ({}) but a newer attempt owns the invoice",
+                        charge.id
+                    ))),
+                    // Charged, but not recorded: a repeat is safe only with a key.
+                    Err(e) if self.idempotency => Err(JobError::retry(e)),
+                    Err(e) => Err(JobError::InDoubt(format!(
+                        "charged ({}) but recording it failed: {e}",
                         charge.id
                     ))),
                 }

@@ -74,6 +74,13 @@ impl Executor {
                 self.doubt(fence, reason, doubt_delay).await;
                 return;
             }
+            End::Returned(Err(JobError::Failed(error))) if at_most_once => {
+                let reason = format!(
+                    "{error} (an at-most-once attempt that failed may have started its effect)"
+                );
+                self.doubt(fence, reason, doubt_delay).await;
+                return;
+            }
             End::TimedOut(limit) if at_most_once || reconciling => {
                 let what = if reconciling {
                     "the reconcile step"
@@ -187,6 +194,11 @@ impl Executor {
             ),
             End::Returned(Err(JobError::Retry { error, delay })) => {
                 let delay = delay.unwrap_or_else(|| self.config.backoff.delay(attempt));
+                (Counter::Retried, self.fail(fence, error, delay).await)
+            }
+            // At-most-once jobs went in doubt before they got here.
+            End::Returned(Err(JobError::Failed(error))) => {
+                let delay = self.config.backoff.delay(attempt);
                 (Counter::Retried, self.fail(fence, error, delay).await)
             }
             End::Returned(Err(JobError::Discard(error))) => (

@@ -109,6 +109,11 @@ pub enum JobError {
     /// connection): never retry blindly; the job goes in doubt, to be
     /// reconciled or decided by a person.
     InDoubt(String),
+    /// An error raised with `?` (any `std::error::Error`): the handler did
+    /// not say whether the effect may have started. Retried like
+    /// [`JobError::Retry`] for idempotent jobs; an at-most-once job goes in
+    /// doubt instead. Return [`JobError::retry`] to say a retry is safe.
+    Failed(String),
 }
 
 impl JobError {
@@ -142,14 +147,15 @@ impl fmt::Display for JobError {
             JobError::Snooze(d) => write!(f, "snooze for {d:?}"),
             JobError::Cancel(reason) => write!(f, "cancel: {reason}"),
             JobError::InDoubt(reason) => write!(f, "in doubt: {reason}"),
+            JobError::Failed(error) => write!(f, "failed: {error}"),
         }
     }
 }
 
-/// Any error converts to a retry, so handlers can use `?`.
+/// Any error converts to [`JobError::Failed`], so handlers can use `?`.
 impl<E: std::error::Error> From<E> for JobError {
     fn from(error: E) -> Self {
-        JobError::retry(error)
+        JobError::Failed(error.to_string())
     }
 }
 

@@ -197,3 +197,54 @@ async fn a_later_attempt_resumes_at_the_first_unfinished_step(db: TestDb) {
         Some(json!(format!("ch_{id}")))
     );
 }
+
+both!(errors_raised_with_question_mark_never_repeat_at_most_once_jobs);
+/// `?` on an error does not say whether the effect started: idempotent jobs
+/// are retried, at-most-once jobs go in doubt.
+async fn errors_raised_with_question_mark_never_repeat_at_most_once_jobs(db: TestDb) {
+    let store = db.store().await;
+    let calls = Arc::new(AtomicU32::new(0));
+    let counted = calls.clone();
+    let client = Client::builder(store.clone())
+        .queue("q", 2)
+        .config(fast_config())
+        .register_fn("call", move |ctx| {
+            let calls = counted.clone();
+            async move {
+                calls.fetch_add(1, Ordering::SeqCst);
+                if ctx.attempt() == 1 {
+                    Err(std::io::Error::other("connection reset after sending"))?;
+                }
+                Ok(())
+            }
+        })
+        .build()
+        .expect("client");
+    let idempotent = client
+        .insert(&NewJob::new("q", "call", json!({})))
+        .await
+        .expect("insert")
+        .job
+        .id;
+    let careful = client
+        .insert(&NewJob::new("q", "call", json!({})).at_most_once())
+        .await
+        .expect("insert")
+        .job
+        .id;
+    let running = client.start();
+    eventually("settled", || async {
+        state_of(&store, idempotent).await == JobState::Completed
+            && state_of(&store, careful).await == JobState::InDoubt
+    })
+    .await;
+    running.shutdown().await;
+    let j = store.job_get(careful).await.expect("get").expect("row");
+    assert_eq!(j.attempt, 1, "never repeated");
+    assert!(
+        j.errors[0].error.contains("connection reset after sending"),
+        "{:?}",
+        j.errors
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 3, "2 attempts + 1");
+}
