@@ -5,7 +5,7 @@
 //!   the original charge, or `409` if the body differs; `400` invalid body; `503`
 //!   simulated outage; `402` simulated decline; or, after recording, no answer at all.
 //! - `GET /v1/charges[?invoice_id=N]` → `{"data": [charges]}`.
-//! - `GET /v1/stats` → charge and duplicate counts.
+//! - `GET /v1/stats` → charge and duplicate counts, and the faults injected so far.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -219,6 +219,7 @@ async fn stats(State(app): State<Arc<App>>) -> Response {
         "invoices_charged": per_invoice.len(),
         "invoices_charged_more_than_once": duplicated,
         "duplicate_charges": extra,
+        "faults_injected": app.faults.injected(),
     }))
     .into_response()
 }

@@ -154,6 +154,40 @@ async fn drop_after_commit_records_the_charge_but_answers_nothing() {
     assert!(result.is_err(), "no response: {result:?}");
     let recorded = charges(&sim, Some(3)).await;
     assert_eq!(recorded.len(), 1, "the charge is in the ledger");
+    assert_eq!(
+        stats(&sim).await["faults_injected"]["dropped_after_commit"],
+        1
+    );
+}
+
+#[tokio::test]
+async fn latency_spikes_delay_the_answer_and_are_counted() {
+    let sim = Sim::start(&["--spike-rate", "1", "--spike-ms", "400"]);
+    let started = std::time::Instant::now();
+    let (status, _) = post(&sim, &body(4), Some("k4")).await.expect("post");
+    assert_eq!(status, 201);
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(400),
+        "answered after {:?}",
+        started.elapsed()
+    );
+    let faults = &stats(&sim).await["faults_injected"];
+    assert_eq!(
+        (
+            faults["latency_spikes"].as_u64(),
+            faults["dropped_after_commit"].as_u64()
+        ),
+        (Some(1), Some(0))
+    );
+}
+
+async fn stats(sim: &Sim) -> Value {
+    reqwest::get(format!("{}/v1/stats", sim.url))
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json")
 }
 
 #[tokio::test]
@@ -169,13 +203,7 @@ async fn without_idempotency_every_request_charges() {
         );
     }
     assert_eq!(charges(&sim, Some(5)).await.len(), 3);
-    let stats: Value = reqwest::get(format!("{}/v1/stats", sim.url))
-        .await
-        .expect("get")
-        .json()
-        .await
-        .expect("json");
-    assert_eq!(stats["duplicate_charges"], 2);
+    assert_eq!(stats(&sim).await["duplicate_charges"], 2);
 }
 
 #[tokio::test]

@@ -129,6 +129,29 @@ impl BillingClient {
         }
     }
 
+    /// The faults the simulator injected so far (`GET /v1/stats`), so a run
+    /// can show its provider faults really happened.
+    pub async fn faults_injected(&self) -> Result<FaultsInjected, String> {
+        #[derive(Deserialize)]
+        struct Stats {
+            faults_injected: FaultsInjected,
+        }
+        let response = self
+            .http
+            .get(format!("{}/v1/stats", self.base))
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        if !response.status().is_success() {
+            return Err(format!("provider stats: status {}", response.status()));
+        }
+        let stats: Stats = response
+            .json()
+            .await
+            .map_err(|e| format!("provider stats: {e}"))?;
+        Ok(stats.faults_injected)
+    }
+
     /// Every charge the provider made for `invoice_id` (for reconciliation and audits).
     pub async fn charges_for(&self, invoice_id: Option<i64>) -> Result<Vec<Charge>, String> {
         let mut url = format!("{}/v1/charges", self.base);
@@ -156,4 +179,17 @@ fn error_message(body: &[u8]) -> String {
         .ok()
         .and_then(|v| v["error"]["message"].as_str().map(str::to_owned))
         .unwrap_or_else(|| String::from_utf8_lossy(body).chars().take(200).collect())
+}
+
+/// Faults the billing simulator injected, by kind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FaultsInjected {
+    /// 503 answers without a charge.
+    pub unavailable: u64,
+    /// 402 answers without a charge.
+    pub declined: u64,
+    /// Charges recorded, then the connection closed without an answer.
+    pub dropped_after_commit: u64,
+    /// Charges delayed by a latency spike.
+    pub latency_spikes: u64,
 }

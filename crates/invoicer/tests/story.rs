@@ -366,6 +366,13 @@ async fn faults_on_postgres_lose_nothing_and_charge_nothing_twice() {
         r["fenced_writes_rejected"].as_u64().expect("fenced") > 0,
         "the zombie's writes were fenced out: {r}"
     );
+    assert!(
+        r["provider_faults"]["dropped_after_commit"]
+            .as_u64()
+            .expect("dropped")
+            > 0,
+        "answers really were dropped: {r}"
+    );
 }
 
 /// A provider without idempotency keys, answers dropped after charging,
@@ -436,8 +443,8 @@ async fn without_reconcile_uncertain_invoices_wait_in_doubt() {
     assert_eq!(sent + in_doubt, 200, "every invoice sent or in doubt: {r}");
 }
 
-/// The verifier itself: `invoicer chaos` passes under kill -9 and terminated
-/// database connections, and fails (non-zero exit, the broken invariant named)
+/// The verifier itself: `invoicer chaos` passes under kill -9, terminated
+/// database connections and provider latency spikes beyond the lease, and fails (non-zero exit, the broken invariant named)
 /// when invoices really are charged twice.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_chaos_verifier_passes_when_it_should_and_fails_when_it_should() {
@@ -456,6 +463,10 @@ async fn the_chaos_verifier_passes_when_it_should_and_fails_when_it_should() {
             "500",
             "--terminate-every-ms",
             "700",
+            "--spike-rate",
+            "0.03",
+            "--spike-ms",
+            "3500",
             "--format",
             "json",
         ],
@@ -471,6 +482,13 @@ async fn the_chaos_verifier_passes_when_it_should_and_fails_when_it_should() {
         "{r}"
     );
     assert_eq!(r["audit"]["duplicate_charges"], 0, "{r}");
+    assert!(
+        r["provider_faults"]["latency_spikes"]
+            .as_u64()
+            .expect("spikes")
+            > 0,
+        "charges were delayed beyond the lease: {r}"
+    );
     // Servers that send idempotency keys to a provider that ignores them,
     // with answers dropped after charging: retries bill twice, and the
     // verifier must say so.

@@ -13,7 +13,7 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::process::{Child, Command};
 
 use crate::audit::{audit, Audit};
-use crate::billing::BillingClient;
+use crate::billing::{BillingClient, FaultsInjected};
 use crate::cli::{Format, OnOff, Strategy};
 use crate::db;
 use crate::invoice::NewInvoice;
@@ -106,6 +106,8 @@ pub struct RunResult {
     /// Servers that exited with an error (e.g. their database connection was
     /// cut at startup) and were started again, as a supervisor would.
     pub crashes_restarted: u32,
+    /// Faults the provider injected (dropped answers, latency spikes, ...).
+    pub provider_faults: FaultsInjected,
     /// Wall time of the servers' work.
     pub wall_secs: f64,
     /// The run hit its timeout.
@@ -379,6 +381,7 @@ async fn run_strategy(
     }
     let result = audit(&db, &store, &billing).await;
     let doubted = doubted.max(ever_in_doubt(&store).await);
+    let provider_faults = billing.faults_injected().await?;
     let _ = provider.start_kill();
     let _ = provider.wait().await;
     Ok(RunResult {
@@ -392,6 +395,7 @@ async fn run_strategy(
         backends_terminated: terminated,
         crashes_restarted: crashes,
         database_restarts: restarts,
+        provider_faults,
         wall_secs,
         timed_out,
     })
@@ -426,6 +430,8 @@ async fn start_simulator(
             "--drop-after-commit-rate",
             &args.drop_after_commit_rate.to_string(),
         ])
+        .args(["--spike-rate", &args.spike_rate.to_string()])
+        .args(["--spike-ms", &args.spike_ms.to_string()])
         .arg("--ledger")
         .arg(&ledger)
         .stdin(Stdio::null())
@@ -626,6 +632,11 @@ pub async fn chaos(database_url: &str, mut args: DemoArgs) -> Result<(), String>
         );
         println!("servers crashed and restarted     {}", r.crashes_restarted);
         println!("PostgreSQL immediate restarts     {}", r.database_restarts);
+        let f = &r.provider_faults;
+        println!(
+            "provider: answers dropped / spikes {} / {}",
+            f.dropped_after_commit, f.latency_spikes
+        );
         println!("time                              {:.1}s", r.wall_secs);
         println!("verdict                           {verdict}");
     }
