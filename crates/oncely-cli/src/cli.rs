@@ -179,6 +179,11 @@ pub struct WorkerArgs {
     /// Leadership lease in seconds: after a crash of the leader another takes over within it.
     #[arg(long, default_value_t = 15.0)]
     pub leader_ttl_secs: f64,
+    /// Seconds an in-doubt job waits before its reconcile program first runs
+    /// (longer than the time an outside system may still act on a request
+    /// whose caller gave up). Default: the lease.
+    #[arg(long)]
+    pub reconcile_after_secs: Option<f64>,
     /// Do not take part in leader election (no rescuer, schedules or pruning from this worker).
     #[arg(long)]
     pub no_maintenance: bool,

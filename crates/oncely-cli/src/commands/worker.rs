@@ -24,6 +24,10 @@ pub async fn run(store: Store, args: WorkerArgs) -> Result<(), CliError> {
     config.rescue_every = config.rescue_every.min(config.lease);
     config.leader.ttl = secs("leader-ttl-secs", args.leader_ttl_secs)?;
     config.maintenance = !args.no_maintenance;
+    if let Some(after) = args.reconcile_after_secs {
+        config.reconcile_after = Duration::try_from_secs_f64(after)
+            .map_err(|_| CliError::Usage("--reconcile-after-secs must be 0 or more".into()))?;
+    }
     if let Some(id) = args.worker_id {
         config.worker_id = id;
     }

@@ -63,6 +63,11 @@ pub(crate) fn sqlite_modifier(d: std::time::Duration) -> String {
     format!("+{:.3} seconds", d.as_secs_f64())
 }
 
+/// A SQLite date modifier going `d` back in time (`'-2.500 seconds'`).
+pub(crate) fn sqlite_modifier_back(d: std::time::Duration) -> String {
+    format!("-{:.3} seconds", d.as_secs_f64())
+}
+
 /// A timestamp in SQLite's stored form (sorts as text).
 pub(crate) fn sqlite_timestamp(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()

@@ -31,7 +31,7 @@ use crate::job::{Job, NewJob};
 pub use migration::{Migration, MigrationReport};
 pub use params::{
     Backend, ClaimParams, Fence, FireParams, InsertOutcome, JobFilter, LeaderTerm, PruneParams,
-    QueueCount, RescueReport, Resolution, RetryParams,
+    QueueCount, ReconcileClaim, RescueReport, Resolution, RetryParams,
 };
 pub use url::DatabaseUrl;
 
@@ -109,15 +109,15 @@ pub trait Driver: Send + Sync + 'static {
     /// attempts left) or in doubt (at-most-once). At most `limit` per call.
     async fn job_rescue_expired(&self, limit: u32) -> Result<RescueReport>;
 
-    /// Claims up to `limit` due in-doubt jobs of `queue` to reconcile them: a
+    /// Claims up to `limit` in-doubt jobs of `queue` to reconcile them: a
     /// new token and lease, `reconciling` set, the attempt unchanged. A job is
-    /// taken if its kind is in `params.kinds` (kinds with a reconcile step)
-    /// and it was inserted reconcilable or its kind is in `every_job_kinds`
-    /// (kinds whose policy reconciles all their jobs).
+    /// taken once it has been due for `reconcile.settle`, if its kind is in
+    /// `params.kinds` (kinds with a reconcile step) and it was inserted
+    /// reconcilable or its kind is in `reconcile.every_job_kinds`.
     async fn job_claim_in_doubt(
         &self,
         params: &ClaimParams,
-        every_job_kinds: &[String],
+        reconcile: &ReconcileClaim,
     ) -> Result<Vec<Job>>;
 
     /// The attempt may or may not have had its effect: the job waits in doubt,

@@ -47,6 +47,19 @@ pub struct ClaimParams {
     pub worker_id: String,
 }
 
+/// What [`super::Driver::job_claim_in_doubt`] adds to a [`ClaimParams`].
+#[derive(Debug, Clone, Default)]
+pub struct ReconcileClaim {
+    /// Kinds whose policy reconciles every in-doubt job (other jobs must have
+    /// been inserted reconcilable).
+    pub every_job_kinds: Vec<String>,
+    /// A job is reconciled no sooner than this after it became due (went in
+    /// doubt, or its last reconciliation could not tell), so that a request
+    /// of the uncertain attempt still in flight at the outside system lands
+    /// before anyone asks about it.
+    pub settle: Duration,
+}
+
 /// Arguments of [`super::Driver::job_retry`].
 #[derive(Debug, Clone)]
 pub struct RetryParams {

@@ -32,6 +32,15 @@ pub struct ClientConfig {
     pub pruner: crate::maintenance::pruner::PrunerConfig,
     /// Backoff between failed attempts. Default 1 s doubling to 1 h.
     pub backoff: Backoff,
+    /// How long an in-doubt job waits before it is first reconciled (and
+    /// again after a reconciliation that could not tell, on top of the
+    /// backoff), so that a request of the uncertain attempt still in flight
+    /// at the outside system lands before anyone asks whether it happened.
+    /// Make it longer than your effect calls' timeout plus the time the
+    /// outside system may still take to act on a request its caller gave up
+    /// on. Default: the lease (30 s); [`ClientConfig::with_lease`] sets it
+    /// to the new lease.
+    pub reconcile_after: Duration,
     /// Time limit of an attempt when the job has none. Default: none.
     pub default_timeout: Option<Duration>,
     /// When an attempt must stop (lease lost, job cancelled, time limit,
@@ -55,6 +64,7 @@ impl Default for ClientConfig {
             periodic: Default::default(),
             pruner: Default::default(),
             backoff: Backoff::default(),
+            reconcile_after: lease,
             default_timeout: None,
             cancel_grace: Duration::from_secs(1),
         }
@@ -62,10 +72,12 @@ impl Default for ClientConfig {
 }
 
 impl ClientConfig {
-    /// Sets the lease and a heartbeat of a third of it.
+    /// Sets the lease, a heartbeat of a third of it, and `reconcile_after`
+    /// to the lease.
     pub fn with_lease(mut self, lease: Duration) -> Self {
         self.lease = lease;
         self.heartbeat_every = lease / 3;
+        self.reconcile_after = lease;
         self
     }
 

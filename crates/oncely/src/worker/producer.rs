@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use super::executor::Executor;
 use super::stats::Counter;
 use super::Worker;
-use crate::store::ClaimParams;
+use crate::store::{ClaimParams, ReconcileClaim};
 
 /// One queue's producer.
 pub(crate) struct Producer {
@@ -42,7 +42,10 @@ impl Producer {
         // Kinds that can reconcile the in-doubt jobs flagged reconcilable...
         let reconciling_kinds = kinds_where(|w| w.has_reconcile_step());
         // ...and those whose policy reconciles every in-doubt job.
-        let every_job_kinds = kinds_where(|w| w.policy() == super::EffectPolicy::Reconcilable);
+        let reconcile = ReconcileClaim {
+            every_job_kinds: kinds_where(|w| w.policy() == super::EffectPolicy::Reconcilable),
+            settle: self.executor.config.reconcile_after,
+        };
         let config = self.executor.config.clone();
         let mut failures = 0u32;
         while !self.stop_fetching.is_cancelled() {
@@ -66,7 +69,7 @@ impl Producer {
                                 ..params.clone()
                             };
                             let store = &self.executor.store;
-                            match store.job_claim_in_doubt(&doubts, &every_job_kinds).await {
+                            match store.job_claim_in_doubt(&doubts, &reconcile).await {
                                 Ok(more) => jobs.extend(more),
                                 Err(error) => {
                                     tracing::warn!(queue = %self.queue, %error, "claiming in-doubt jobs failed")

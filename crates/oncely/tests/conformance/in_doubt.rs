@@ -6,7 +6,7 @@ use oncely::store::{Fence, Resolution};
 use oncely::{Error, JobState};
 use oncely_testkit::TestDb;
 
-use super::support::{claim_params, job};
+use super::support::{claim_params, job, reconcile};
 
 both!(doubt_reconcile_claim_and_resolve);
 async fn doubt_reconcile_claim_and_resolve(db: TestDb) {
@@ -38,7 +38,7 @@ async fn doubt_reconcile_claim_and_resolve(db: TestDb) {
         .expect("claim")
         .is_empty());
     let rec = store
-        .job_claim_in_doubt(&claim_params(5), &["k".into()])
+        .job_claim_in_doubt(&claim_params(5), &reconcile(&["k"]))
         .await
         .expect("claim")
         .remove(0);
@@ -62,7 +62,7 @@ async fn doubt_reconcile_claim_and_resolve(db: TestDb) {
         .expect("doubt");
     assert!(
         store
-            .job_claim_in_doubt(&claim_params(5), &["k".into()])
+            .job_claim_in_doubt(&claim_params(5), &reconcile(&["k"]))
             .await
             .expect("claim")
             .is_empty(),
@@ -125,7 +125,7 @@ async fn only_reconcilable_jobs_are_claimed_to_reconcile(db: TestDb) {
         2
     );
     let taken = store
-        .job_claim_in_doubt(&claim_params(5), &[])
+        .job_claim_in_doubt(&claim_params(5), &reconcile(&[]))
         .await
         .expect("claim");
     assert_eq!(
@@ -133,8 +133,18 @@ async fn only_reconcilable_jobs_are_claimed_to_reconcile(db: TestDb) {
         vec![flagged.id],
         "only the reconcilable job"
     );
+    // Not before it has been due for the settle time.
+    let settling = oncely::store::ReconcileClaim {
+        settle: Duration::from_secs(3600),
+        ..reconcile(&["k"])
+    };
+    assert!(store
+        .job_claim_in_doubt(&claim_params(5), &settling)
+        .await
+        .expect("claim")
+        .is_empty());
     let taken = store
-        .job_claim_in_doubt(&claim_params(5), &["k".into()])
+        .job_claim_in_doubt(&claim_params(5), &reconcile(&["k"]))
         .await
         .expect("claim");
     assert_eq!(

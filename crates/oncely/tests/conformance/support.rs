@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use oncely::store::{ClaimParams, Store};
+use oncely::store::{ClaimParams, ReconcileClaim, Store};
 use oncely::{Job, NewJob};
 use serde_json::json;
 
@@ -19,6 +19,15 @@ pub fn claim_params(limit: u32) -> ClaimParams {
         limit,
         lease: Duration::from_secs(30),
         worker_id: "test-worker".into(),
+    }
+}
+
+/// Reconciliation claims without a settle time: every in-doubt job of the
+/// kinds in `every_job_kinds`, and flagged ones of kind `k`.
+pub fn reconcile(every_job_kinds: &[&str]) -> ReconcileClaim {
+    ReconcileClaim {
+        every_job_kinds: every_job_kinds.iter().map(|k| k.to_string()).collect(),
+        settle: Duration::ZERO,
     }
 }
 

@@ -30,6 +30,7 @@ pub fn fast_config() -> ClientConfig {
             base: Duration::from_millis(10),
             max: Duration::from_millis(50),
         },
+        reconcile_after: Duration::from_millis(100),
         ..ClientConfig::default().with_lease(Duration::from_millis(1500))
     }
 }

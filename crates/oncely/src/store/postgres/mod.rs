@@ -20,7 +20,7 @@ use sqlx::{PgConnection, PgPool, Row};
 use super::decode::{self, lease_lost};
 use super::{
     Backend, ClaimParams, Driver, Fence, InsertOutcome, JobFilter, MigrationReport, QueueCount,
-    RescueReport, RetryParams,
+    ReconcileClaim, RescueReport, RetryParams,
 };
 use crate::error::Result;
 use crate::job::{Job, JobState, NewJob};
@@ -75,13 +75,13 @@ impl PgDriver {
         fenced_on(&mut conn, sql, fence, extra).await
     }
 
-    /// Runs a claim statement (normal, or in-doubt with `every_job_kinds`);
-    /// jobs in claim order.
+    /// Runs a claim statement (normal, or in-doubt with `reconcile`); jobs in
+    /// claim order.
     async fn claim_with(
         &self,
         sql: &'static str,
         params: &ClaimParams,
-        every_job_kinds: Option<&[String]>,
+        reconcile: Option<&ReconcileClaim>,
     ) -> Result<Vec<Job>> {
         if params.limit == 0 || params.kinds.is_empty() {
             return Ok(Vec::new());
@@ -92,8 +92,10 @@ impl PgDriver {
             .bind(i64::from(params.limit))
             .bind(params.lease.as_secs_f64())
             .bind(&params.worker_id);
-        if let Some(kinds) = every_job_kinds {
-            query = query.bind(kinds);
+        if let Some(reconcile) = reconcile {
+            query = query
+                .bind(&reconcile.every_job_kinds)
+                .bind(reconcile.settle.as_secs_f64());
         }
         let rows = query.fetch_all(&self.pool).await?;
         let mut jobs = rows.iter().map(rows::job).collect::<Result<Vec<_>>>()?;
@@ -424,12 +426,12 @@ impl Driver for PgDriver {
     async fn job_claim_in_doubt(
         &self,
         params: &ClaimParams,
-        every_job_kinds: &[String],
+        reconcile: &ReconcileClaim,
     ) -> Result<Vec<Job>> {
         self.claim_with(
             include_str!("sql/job_claim_in_doubt.sql"),
             params,
-            Some(every_job_kinds),
+            Some(reconcile),
         )
         .await
     }

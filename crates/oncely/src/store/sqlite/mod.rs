@@ -21,10 +21,10 @@ use chrono::{DateTime, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqliteConnection, SqlitePool};
 
-use super::decode::{self, lease_lost, sqlite_modifier, sqlite_timestamp};
+use super::decode::{self, lease_lost, sqlite_modifier, sqlite_modifier_back, sqlite_timestamp};
 use super::{
     Backend, ClaimParams, Driver, Fence, InsertOutcome, JobFilter, MigrationReport, QueueCount,
-    RescueReport, RetryParams,
+    ReconcileClaim, RescueReport, RetryParams,
 };
 use crate::error::Result;
 use crate::job::{Job, JobState, NewJob};
@@ -321,12 +321,12 @@ impl Driver for SqliteDriver {
     async fn job_claim_in_doubt(
         &self,
         params: &ClaimParams,
-        every_job_kinds: &[String],
+        reconcile: &ReconcileClaim,
     ) -> Result<Vec<Job>> {
         self.claim_with(
             include_str!("sql/job_claim_in_doubt.sql"),
             params,
-            Some(every_job_kinds),
+            Some(reconcile),
         )
         .await
     }
@@ -506,13 +506,13 @@ impl Driver for SqliteDriver {
 }
 
 impl SqliteDriver {
-    /// Runs a claim statement (normal, or in-doubt with `every_job_kinds`) in
-    /// one immediate transaction, with fencing tokens reserved from the counter.
+    /// Runs a claim statement (normal, or in-doubt with `reconcile`) in one
+    /// immediate transaction, with fencing tokens reserved from the counter.
     async fn claim_with(
         &self,
         sql: &'static str,
         params: &ClaimParams,
-        every_job_kinds: Option<&[String]>,
+        reconcile: Option<&ReconcileClaim>,
     ) -> Result<Vec<Job>> {
         if params.limit == 0 || params.kinds.is_empty() {
             return Ok(Vec::new());
@@ -523,7 +523,9 @@ impl SqliteDriver {
             })
         };
         let kinds = json(&params.kinds)?;
-        let every_job_kinds = every_job_kinds.map(json).transpose()?;
+        let every_job_kinds = reconcile
+            .map(|r| json(&r.every_job_kinds))
+            .transpose()?;
         let mut w = self.begin_write().await?;
         let last: i64 = sqlx::query_scalar(include_str!("sql/fence_reserve.sql"))
             .bind(i64::from(params.limit))
@@ -537,8 +539,10 @@ impl SqliteDriver {
             .bind(base)
             .bind(sqlite_modifier(params.lease))
             .bind(&params.worker_id);
-        if let Some(kinds) = every_job_kinds {
-            query = query.bind(kinds);
+        if let (Some(kinds), Some(reconcile)) = (every_job_kinds, reconcile) {
+            query = query
+                .bind(kinds)
+                .bind(sqlite_modifier_back(reconcile.settle));
         }
         let rows = query.fetch_all(&mut *w.tx).await?;
         w.tx.commit().await?;

@@ -1,11 +1,13 @@
 -- Claims up to $3 in-doubt jobs of queue $1 with kinds in $2 (kinds that can
 -- reconcile) to run their reconcile step: a new fencing token and lease, the
 -- attempt unchanged. Only jobs inserted reconcilable, or of a kind in $6
--- (kinds that reconcile every job). $4 lease seconds, $5 worker id
+-- (kinds that reconcile every job); only once due for $7 seconds (a request of
+-- the uncertain attempt still in flight lands first). $4 lease seconds, $5 worker id
 WITH picked AS (
     SELECT id
     FROM oncely_jobs
-    WHERE queue = $1 AND state = 'in_doubt' AND run_at <= now() AND kind = ANY($2)
+    WHERE queue = $1 AND state = 'in_doubt'
+      AND run_at <= now() - make_interval(secs => $7) AND kind = ANY($2)
       AND (reconcilable OR kind = ANY($6))
     ORDER BY run_at, id
     LIMIT $3
