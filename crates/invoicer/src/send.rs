@@ -87,6 +87,8 @@ impl Worker for SendWorker {
             return Err(JobError::retry("a newer attempt owns this invoice"));
         }
         let key = self.idempotency.then(|| ctx.idempotency_key().to_owned());
+        // A server paused past its lease (a zombie) must not charge.
+        ctx.check_lease()?;
         match self.billing.charge(&invoice, key.as_deref()).await {
             Ok(charge) => {
                 match self

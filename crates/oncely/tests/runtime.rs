@@ -13,6 +13,8 @@ mod drain;
 mod lifecycle;
 #[path = "runtime/outcomes.rs"]
 mod outcomes;
+#[path = "runtime/paused.rs"]
+mod paused;
 #[path = "runtime/periodic.rs"]
 mod periodic;
 #[path = "runtime/reconcile.rs"]

@@ -121,6 +121,7 @@ impl Worker for CommandWorker {
         if args.check().is_err() {
             return Err(JobError::discard("the job names no program"));
         }
+        ctx.check_lease()?;
         let ran = run(&ctx, &args.argv, &args.env, false)
             .await
             .map_err(JobError::retry)?;

@@ -6,6 +6,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
+use super::lease_clock::LeaseClock;
 use super::JobError;
 use crate::job::Job;
 use crate::store::{Fence, Store};
@@ -18,15 +19,47 @@ pub struct JobContext {
     job: Arc<Job>,
     cancelled: CancellationToken,
     store: Store,
+    lease: LeaseClock,
 }
 
 impl JobContext {
-    pub(crate) fn new(job: Job, cancelled: CancellationToken, store: Store) -> Self {
+    pub(crate) fn new(
+        job: Job,
+        cancelled: CancellationToken,
+        store: Store,
+        lease: LeaseClock,
+    ) -> Self {
         JobContext {
             job: Arc::new(job),
             cancelled,
             store,
+            lease,
         }
+    }
+
+    /// Time left on this attempt's lease by the local monotonic clock,
+    /// renewed by heartbeats; zero once another worker may have taken the job.
+    pub fn lease_remaining(&self) -> std::time::Duration {
+        self.lease.remaining()
+    }
+
+    /// Call right before an effect on an outside system: fails if the attempt
+    /// must stop or its lease may have ended — e.g. the process was paused
+    /// (GC, SIGSTOP) past its lease while another worker took the job — so a
+    /// woken zombie does not act. The error retries the job; the effect was
+    /// not started, and if another attempt owns the job the write is fenced out.
+    pub fn check_lease(&self) -> Result<(), JobError> {
+        if self.cancelled.is_cancelled() {
+            return Err(JobError::retry(
+                "the attempt was told to stop before its effect",
+            ));
+        }
+        if self.lease.remaining().is_zero() {
+            return Err(JobError::retry(
+                "the lease may have ended before the effect (was this process paused?); not started",
+            ));
+        }
+        Ok(())
     }
 
     /// The job as claimed.

@@ -16,6 +16,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::config::ClientConfig;
+use super::lease_clock::LeaseClock;
 use super::stats::{Counter, Stats};
 use super::{JobContext, JobError, Reconciliation, Worker};
 use crate::error::Error;
@@ -44,8 +45,9 @@ pub(crate) struct Executor {
 }
 
 impl Executor {
-    /// Runs `job` with `worker` to its end and records the outcome.
-    pub(crate) async fn run(self, worker: Arc<dyn Worker>, job: Job) {
+    /// Runs `job`, claimed by a request sent at `asked`, with `worker` to its
+    /// end and records the outcome.
+    pub(crate) async fn run(self, worker: Arc<dyn Worker>, job: Job, asked: Instant) {
         let fence = Fence::of(&job);
         let attempt = job.attempt;
         let reconciling = job.reconciling;
@@ -57,9 +59,10 @@ impl Executor {
             .map(Duration::from_millis)
             .or(self.config.default_timeout);
         let cancel = CancellationToken::new();
-        let ctx = JobContext::new(job, cancel.clone(), self.store.clone());
+        let lease = LeaseClock::new(asked, self.config.lease);
+        let ctx = JobContext::new(job, cancel.clone(), self.store.clone(), lease.clone());
         let end = self
-            .supervise(worker, ctx, cancel, fence, timeout, reconciling)
+            .supervise(worker, ctx, cancel, timeout, lease)
             .await;
         // A reconcile step that could not tell asks again later, with backoff;
         // an at-most-once attempt cut short goes in doubt at once (to be
@@ -126,10 +129,11 @@ impl Executor {
         worker: Arc<dyn Worker>,
         ctx: JobContext,
         cancel: CancellationToken,
-        fence: Fence,
         timeout: Option<Duration>,
-        reconciling: bool,
+        lease: LeaseClock,
     ) -> End {
+        let fence = ctx.fence();
+        let reconciling = ctx.job().reconciling;
         let started = Instant::now();
         let mut handler = JoinSet::new();
         handler.spawn(async move {
@@ -148,7 +152,6 @@ impl Executor {
         let every = self.config.heartbeat_every;
         let mut heartbeat = tokio::time::interval_at(started + every, every);
         heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut lease_until = started + self.config.lease;
         let deadline = timeout.map(|t| started + t);
         let end = loop {
             tokio::select! {
@@ -160,11 +163,11 @@ impl Executor {
                 _ = heartbeat.tick() => {
                     let sent = Instant::now();
                     match self.store.job_heartbeat(fence, self.config.lease).await {
-                        Ok(_) => lease_until = sent + self.config.lease,
+                        Ok(_) => lease.renewed(sent),
                         Err(Error::LeaseLost(lost)) => break End::LeaseLost(lost),
                         Err(error) => {
                             tracing::warn!(job = fence.job_id, %error, "heartbeat failed");
-                            if Instant::now() >= lease_until {
+                            if lease.remaining().is_zero() {
                                 break End::LeasePresumedLost;
                             }
                         }

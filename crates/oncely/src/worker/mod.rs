@@ -16,6 +16,7 @@ mod config;
 mod context;
 mod executor;
 mod handler;
+mod lease_clock;
 mod producer;
 mod signal;
 mod stats;

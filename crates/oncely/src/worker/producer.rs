@@ -59,6 +59,8 @@ impl Producer {
                     lease: config.lease,
                     worker_id: config.worker_id.clone(),
                 };
+                // Leases are counted from before the claim was asked for.
+                let asked = tokio::time::Instant::now();
                 let claimed = match self.executor.store.job_claim(&params).await {
                     Ok(mut jobs) => {
                         let left = free.saturating_sub(jobs.len() as u32);
@@ -88,7 +90,11 @@ impl Producer {
                         for job in jobs {
                             match self.workers.get(&job.kind) {
                                 Some(worker) => {
-                                    running.spawn(self.executor.clone().run(worker.clone(), job));
+                                    running.spawn(self.executor.clone().run(
+                                        worker.clone(),
+                                        job,
+                                        asked,
+                                    ));
                                 }
                                 None => {
                                     tracing::error!(job = job.id, kind = %job.kind, "claimed a job of an unregistered kind")

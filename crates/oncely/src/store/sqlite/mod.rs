@@ -523,9 +523,7 @@ impl SqliteDriver {
             })
         };
         let kinds = json(&params.kinds)?;
-        let every_job_kinds = reconcile
-            .map(|r| json(&r.every_job_kinds))
-            .transpose()?;
+        let every_job_kinds = reconcile.map(|r| json(&r.every_job_kinds)).transpose()?;
         let mut w = self.begin_write().await?;
         let last: i64 = sqlx::query_scalar(include_str!("sql/fence_reserve.sql"))
             .bind(i64::from(params.limit))
