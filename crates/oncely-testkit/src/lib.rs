@@ -131,6 +131,35 @@ impl TestDb {
         }
     }
 
+    /// Runs a query returning one text value (first column of the first row).
+    pub async fn query_text(&self, sql: &str) -> String {
+        let sql = sqlx::AssertSqlSafe(sql.to_owned());
+        match self.backend {
+            Backend::Postgres => {
+                let mut conn = sqlx::PgConnection::connect(&self.url)
+                    .await
+                    .expect("connect");
+                let text: String = sqlx::query_scalar(sql)
+                    .fetch_one(&mut conn)
+                    .await
+                    .expect("query");
+                let _ = conn.close().await;
+                text
+            }
+            Backend::Sqlite => {
+                let mut conn = sqlx::SqliteConnection::connect(&self.url)
+                    .await
+                    .expect("connect");
+                let text: String = sqlx::query_scalar(sql)
+                    .fetch_one(&mut conn)
+                    .await
+                    .expect("query");
+                let _ = conn.close().await;
+                text
+            }
+        }
+    }
+
     /// Ends the lease of every running job, as if its worker had stopped
     /// heartbeating long ago (no sleeping in tests).
     pub async fn expire_leases(&self) {

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::error::{Error, LeaseLost};
-use crate::job::{AttemptError, JobState};
+use crate::job::{AttemptError, Job, JobState};
 use crate::store::Fence;
 
 pub(crate) const JOBS: &str = "oncely_jobs";
@@ -71,4 +71,26 @@ pub(crate) fn sqlite_modifier_back(d: std::time::Duration) -> String {
 /// A timestamp in SQLite's stored form (sorts as text).
 pub(crate) fn sqlite_timestamp(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+/// Claimed rows split into the jobs that decode, in claim order, and the
+/// fences of those that do not (with why), to be quarantined: one corrupt
+/// row must not fail a whole claim and strand the jobs claimed with it.
+pub(crate) fn split_claimed<R>(
+    rows: &[R],
+    job: impl Fn(&R) -> Result<Job, Error>,
+    fence: impl Fn(&R) -> Result<Fence, Error>,
+) -> Result<(Vec<Job>, Vec<(Fence, String)>), Error> {
+    let mut jobs = Vec::with_capacity(rows.len());
+    let mut unreadable = Vec::new();
+    for row in rows {
+        match job(row) {
+            Ok(j) => jobs.push(j),
+            Err(e) => {
+                unreadable.push((fence(row)?, format!("corrupt row, discarded at claim: {e}")))
+            }
+        }
+    }
+    jobs.sort_by_key(|j| (j.priority, j.run_at, j.id));
+    Ok((jobs, unreadable))
 }

@@ -61,9 +61,7 @@ impl Executor {
         let cancel = CancellationToken::new();
         let lease = LeaseClock::new(asked, self.config.lease);
         let ctx = JobContext::new(job, cancel.clone(), self.store.clone(), lease.clone());
-        let end = self
-            .supervise(worker, ctx, cancel, timeout, lease)
-            .await;
+        let end = self.supervise(worker, ctx, cancel, timeout, lease).await;
         // A reconcile step that could not tell asks again later, with backoff;
         // an at-most-once attempt cut short goes in doubt at once (to be
         // reconciled or decided).

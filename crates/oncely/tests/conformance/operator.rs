@@ -117,3 +117,54 @@ async fn corrupt_row_is_an_error_not_a_panic(db: TestDb) {
         other => panic!("expected CorruptRow, got {other:?}"),
     }
 }
+
+both!(a_corrupt_row_is_quarantined_at_claim_and_strands_nothing);
+/// One corrupt row among claimed ones: the others are handed out, the corrupt
+/// one is discarded with the reason (its unreadable value kept), never
+/// claimed again.
+async fn a_corrupt_row_is_quarantined_at_claim_and_strands_nothing(db: TestDb) {
+    let store = db.store().await;
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        ids.push(store.job_insert(&job()).await.expect("insert").job.id);
+    }
+    db.exec(&format!(
+        "UPDATE oncely_jobs SET errors = '{{\"not\": \"a list\"}}' WHERE id = {}",
+        ids[1]
+    ))
+    .await;
+    let claimed = store
+        .job_claim(&super::support::claim_params(10))
+        .await
+        .expect("the claim succeeds");
+    assert_eq!(
+        claimed.iter().map(|j| j.id).collect::<Vec<_>>(),
+        vec![ids[0], ids[2]]
+    );
+    let bad = store
+        .job_get(ids[1])
+        .await
+        .expect("readable now")
+        .expect("row");
+    assert_eq!(bad.state, JobState::Discarded);
+    assert!(
+        bad.errors[0].error.contains("corrupt row"),
+        "{:?}",
+        bad.errors
+    );
+    let raw = db
+        .query_text(&format!(
+            "SELECT CAST(errors AS TEXT) FROM oncely_jobs WHERE id = {}",
+            ids[1]
+        ))
+        .await;
+    assert!(
+        raw.contains("a list"),
+        "the unreadable value is kept: {raw}"
+    );
+    assert!(store
+        .job_claim(&super::support::claim_params(10))
+        .await
+        .expect("claim")
+        .is_empty());
+}

@@ -98,8 +98,16 @@ impl PgDriver {
                 .bind(reconcile.settle.as_secs_f64());
         }
         let rows = query.fetch_all(&self.pool).await?;
-        let mut jobs = rows.iter().map(rows::job).collect::<Result<Vec<_>>>()?;
-        jobs.sort_by_key(|j| (j.priority, j.run_at, j.id));
+        let (jobs, unreadable) = decode::split_claimed(&rows, rows::job, rows::fence)?;
+        for (fence, reason) in unreadable {
+            tracing::error!(job = fence.job_id, %reason, "quarantining a claimed job");
+            sqlx::query(include_str!("sql/job_quarantine.sql"))
+                .bind(fence.job_id)
+                .bind(fence.fence)
+                .bind(&reason)
+                .fetch_optional(&self.pool)
+                .await?;
+        }
         Ok(jobs)
     }
 

@@ -543,9 +543,17 @@ impl SqliteDriver {
                 .bind(sqlite_modifier_back(reconcile.settle));
         }
         let rows = query.fetch_all(&mut *w.tx).await?;
+        let (jobs, unreadable) = decode::split_claimed(&rows, rows::job, rows::fence)?;
+        for (fence, reason) in unreadable {
+            tracing::error!(job = fence.job_id, %reason, "quarantining a claimed job");
+            sqlx::query(include_str!("sql/job_quarantine.sql"))
+                .bind(fence.job_id)
+                .bind(fence.fence)
+                .bind(&reason)
+                .fetch_optional(&mut *w.tx)
+                .await?;
+        }
         w.tx.commit().await?;
-        let mut jobs = rows.iter().map(rows::job).collect::<Result<Vec<_>>>()?;
-        jobs.sort_by_key(|j| (j.priority, j.run_at, j.id));
         Ok(jobs)
     }
 

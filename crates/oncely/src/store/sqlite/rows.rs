@@ -5,7 +5,16 @@ use sqlx::{Row, ValueRef};
 
 use crate::error::Result;
 use crate::job::Job;
-use crate::store::decode;
+use crate::store::{decode, Fence};
+
+/// The id and fencing token of a job row, read alone (for rows that do not
+/// decode in full).
+pub(super) fn fence(row: &SqliteRow) -> Result<Fence> {
+    Ok(Fence {
+        job_id: row.try_get("id")?,
+        fence: row.try_get("fence")?,
+    })
+}
 
 /// Decodes a full `oncely_jobs` row.
 pub(super) fn job(row: &SqliteRow) -> Result<Job> {
