@@ -73,6 +73,9 @@ pub(crate) fn sqlite_timestamp(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
 }
 
+/// A claimed row that does not decode: its fence, and why.
+pub(crate) type Unreadable = (Fence, String);
+
 /// Claimed rows split into the jobs that decode, in claim order, and the
 /// fences of those that do not (with why), to be quarantined: one corrupt
 /// row must not fail a whole claim and strand the jobs claimed with it.
@@ -80,7 +83,7 @@ pub(crate) fn split_claimed<R>(
     rows: &[R],
     job: impl Fn(&R) -> Result<Job, Error>,
     fence: impl Fn(&R) -> Result<Fence, Error>,
-) -> Result<(Vec<Job>, Vec<(Fence, String)>), Error> {
+) -> Result<(Vec<Job>, Vec<Unreadable>), Error> {
     let mut jobs = Vec::with_capacity(rows.len());
     let mut unreadable = Vec::new();
     for row in rows {
