@@ -514,6 +514,27 @@ async fn the_chaos_verifier_passes_when_it_should_and_fails_when_it_should() {
         "the verifier missed duplicate charges"
     );
     assert!(String::from_utf8_lossy(&broken.stderr).contains("duplicate charges"));
+    // A fault that was asked for but never happened fails the run: it does
+    // not show what it claims to.
+    let unexercised = invoicer(
+        &db.url,
+        "http://127.0.0.1:9",
+        &[
+            "chaos",
+            "--invoices",
+            "50",
+            "--servers",
+            "2",
+            "--drop-after-commit-rate",
+            "0.000000001",
+        ],
+    );
+    assert!(!unexercised.status.success());
+    assert!(
+        String::from_utf8_lossy(&unexercised.stderr).contains("fault not exercised"),
+        "{}",
+        String::from_utf8_lossy(&unexercised.stderr)
+    );
     let refused = invoicer("sqlite://x.db", "http://127.0.0.1:9", &["chaos"]);
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("PostgreSQL"));

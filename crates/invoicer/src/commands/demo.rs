@@ -108,6 +108,9 @@ pub struct RunResult {
     pub crashes_restarted: u32,
     /// Faults the provider injected (dropped answers, latency spikes, ...).
     pub provider_faults: FaultsInjected,
+    /// Faults that were asked for but never happened (the run does not
+    /// show what it claims to).
+    pub faults_not_injected: Vec<String>,
     /// Wall time of the servers' work.
     pub wall_secs: f64,
     /// The run hit its timeout.
@@ -256,6 +259,14 @@ async fn run_strategy(
         bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
     let started = Instant::now();
+    let (mut terminate_failures, mut terminate_error) = (0u32, None::<String>);
+    // Opened before the servers take the connection slots.
+    let mut terminator = None;
+    if args.terminate_every_ms.is_some() {
+        if let Err(e) = terminate_backends(url, &mut terminator).await {
+            terminate_error = Some(e);
+        }
+    }
     let mut servers: Vec<Option<Child>> = (0..args.servers)
         .map(|i| spawn(i).map(Some))
         .collect::<Result<_, _>>()?;
@@ -318,7 +329,13 @@ async fn run_strategy(
         }
         if let Some(every) = args.terminate_every_ms {
             if work_left && last_terminate.elapsed() >= Duration::from_millis(every) {
-                terminated += terminate_backends(url).await;
+                match terminate_backends(url, &mut terminator).await {
+                    Ok(n) => terminated += n,
+                    Err(e) => {
+                        terminate_failures += 1;
+                        terminate_error = Some(e);
+                    }
+                }
                 last_terminate = Instant::now();
             }
         }
@@ -382,6 +399,37 @@ async fn run_strategy(
     let result = audit(&db, &store, &billing).await;
     let doubted = doubted.max(ever_in_doubt(&store).await);
     let provider_faults = billing.faults_injected().await?;
+    let mut faults_not_injected = Vec::new();
+    let mut missing = |asked: bool, happened: bool, what: String| {
+        if asked && !happened {
+            faults_not_injected.push(what);
+        }
+    };
+    missing(args.chaos, kills > 0, "--chaos killed no server".into());
+    missing(args.zombie, zombies > 0, "--zombie paused no server".into());
+    missing(
+        args.terminate_every_ms.is_some(),
+        terminated > 0,
+        format!(
+            "--terminate-every-ms terminated no connection ({terminate_failures} attempts failed{})",
+            terminate_error.map(|e| format!("; last: {e}")).unwrap_or_default()
+        ),
+    );
+    missing(
+        args.pg_restart_every_ms.is_some() && args.pg_data_dir.is_some(),
+        restarts > 0,
+        "--pg-restart-every-ms restarted nothing".into(),
+    );
+    missing(
+        args.drop_after_commit_rate > 0.0,
+        provider_faults.dropped_after_commit > 0,
+        "--drop-after-commit-rate dropped no answer".into(),
+    );
+    missing(
+        args.spike_rate > 0.0,
+        provider_faults.latency_spikes > 0,
+        "--spike-rate delayed no charge".into(),
+    );
     let _ = provider.start_kill();
     let _ = provider.wait().await;
     Ok(RunResult {
@@ -396,6 +444,7 @@ async fn run_strategy(
         crashes_restarted: crashes,
         database_restarts: restarts,
         provider_faults,
+        faults_not_injected,
         wall_secs,
         timed_out,
     })
@@ -501,22 +550,30 @@ async fn ever_in_doubt(store: &oncely::Store) -> u64 {
         .count() as u64
 }
 
-/// Terminates the servers' PostgreSQL connections (those named `oncely`);
-/// returns how many. SQLite: nothing to terminate.
-async fn terminate_backends(url: &str) -> u64 {
+/// Terminates the servers' PostgreSQL connections (those named `oncely`)
+/// over `conn`, kept open across calls (opened on first use, so that a full
+/// server cannot refuse it later; dropped after an error and opened again);
+/// returns how many, or why it could not. SQLite: nothing to terminate.
+async fn terminate_backends(
+    url: &str,
+    conn: &mut Option<sqlx::PgConnection>,
+) -> Result<u64, String> {
     use sqlx::Connection;
     if !url.starts_with("postgres") {
-        return 0;
+        return Ok(0);
     }
-    let Ok(mut conn) = sqlx::PgConnection::connect(url).await else {
-        return 0;
+    let mut open = match conn.take() {
+        Some(c) => c,
+        None => sqlx::PgConnection::connect(url)
+            .await
+            .map_err(|e| format!("connecting to terminate backends: {e}"))?,
     };
     let n: i64 = sqlx::query_scalar(include_str!("../db/postgres/sql/terminate_workers.sql"))
-        .fetch_one(&mut conn)
+        .fetch_one(&mut open)
         .await
-        .unwrap_or(0);
-    let _ = conn.close().await;
-    n.max(0) as u64
+        .map_err(|e| format!("terminating backends: {e}"))?;
+    *conn = Some(open);
+    Ok(n.max(0) as u64)
 }
 
 /// `pg_ctl restart -m immediate` on `dir`, as the directory's owner (pg_ctl
@@ -597,6 +654,9 @@ pub async fn chaos(database_url: &str, mut args: DemoArgs) -> Result<(), String>
     }
     if r.timed_out {
         broken.push("timed out".into());
+    }
+    for fault in &r.faults_not_injected {
+        broken.push(format!("fault not exercised: {fault}"));
     }
     let verdict = if broken.is_empty() {
         "all invariants hold".to_owned()
