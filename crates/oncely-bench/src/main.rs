@@ -1,0 +1,107 @@
+//! `oncely-bench`: measures oncely's throughput and latency on PostgreSQL and
+//! SQLite, so speed claims are numbers anyone can reproduce.
+//!
+//! Each scenario runs on a fresh database: on SQLite a temporary file, on
+//! PostgreSQL a new database on the server at `DATABASE_URL` (a role that may
+//! `CREATE DATABASE`), else on a throwaway cluster started from the machine's
+//! server binaries (see `oncely-testkit`). Build it in
+//! release mode (`scripts/bench.sh` does); debug numbers mean nothing.
+
+#![forbid(unsafe_code)]
+
+mod report;
+mod scenarios;
+mod stats;
+
+use clap::{Parser, ValueEnum};
+
+use report::Report;
+use scenarios::Settings;
+
+/// Benchmarks of oncely.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Args {
+    /// Backends to measure.
+    #[arg(long, value_enum, default_value = "both")]
+    backend: Which,
+    /// Jobs per throughput scenario.
+    #[arg(long, default_value_t = 20_000)]
+    jobs: u32,
+    /// Worker clients (as separate servers would run).
+    #[arg(long, default_value_t = 4)]
+    clients: u32,
+    /// Concurrency of each client's queue.
+    #[arg(long, default_value_t = 25)]
+    concurrency: u32,
+    /// Jobs of the latency scenario (inserted one at a time, at --latency-rate per second).
+    #[arg(long, default_value_t = 2_000)]
+    latency_jobs: u32,
+    /// Insert rate of the latency scenario, jobs per second.
+    #[arg(long, default_value_t = 200)]
+    latency_rate: u32,
+    /// Output: a table, or JSON.
+    #[arg(long, value_enum, default_value = "text")]
+    format: Format,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Which {
+    Sqlite,
+    Postgres,
+    Both,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    Text,
+    Json,
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("ONCELY_LOG")
+                .unwrap_or_else(|_| "error".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let args = Args::parse();
+    let settings = Settings {
+        jobs: args.jobs.max(1),
+        clients: args.clients.max(1),
+        concurrency: args.concurrency.max(1),
+        latency_jobs: args.latency_jobs.max(1),
+        latency_rate: args.latency_rate.max(1),
+    };
+    let mut backends = Vec::new();
+    if args.backend != Which::Postgres {
+        backends.push(oncely_testkit::Backend::Sqlite);
+    }
+    if args.backend != Which::Sqlite {
+        backends.push(oncely_testkit::Backend::Postgres);
+    }
+    let mut report = Report::new(&settings);
+    for backend in backends {
+        match scenarios::run_all(backend, &settings).await {
+            Ok(rows) => report.rows.extend(rows),
+            Err(e) => {
+                eprintln!("oncely-bench: {backend:?}: {e}");
+                return std::process::ExitCode::FAILURE;
+            }
+        }
+    }
+    report.peak_rss_mib = stats::peak_rss_mib();
+    match args.format {
+        Format::Text => report.print(),
+        Format::Json => match serde_json::to_string_pretty(&report) {
+            Ok(text) => println!("{text}"),
+            Err(e) => {
+                eprintln!("oncely-bench: {e}");
+                return std::process::ExitCode::FAILURE;
+            }
+        },
+    }
+    std::process::ExitCode::SUCCESS
+}

@@ -1,0 +1,58 @@
+//! The report: a table for people, JSON for machines.
+
+use serde::Serialize;
+
+use crate::scenarios::{Row, Settings};
+
+/// Everything one run measured.
+#[derive(Debug, Serialize)]
+pub struct Report {
+    /// The sizes used.
+    pub settings: Settings,
+    /// One row per backend and scenario.
+    pub rows: Vec<Row>,
+    /// Peak resident memory of the benchmark process (clients included).
+    pub peak_rss_mib: Option<f64>,
+}
+
+impl Report {
+    /// An empty report for `settings`.
+    pub fn new(settings: &Settings) -> Self {
+        Report {
+            settings: settings.clone(),
+            rows: Vec::new(),
+            peak_rss_mib: None,
+        }
+    }
+
+    /// Prints the table.
+    pub fn print(&self) {
+        let s = &self.settings;
+        println!(
+            "oncely-bench: {} clients x concurrency {}; {} jobs per throughput run; latency: {} jobs at {}/s",
+            s.clients, s.concurrency, s.jobs, s.latency_jobs, s.latency_rate
+        );
+        println!(
+            "{:<9} {:<38} {:>7} {:>8} {:>10} {:>28}",
+            "backend", "scenario", "jobs", "seconds", "jobs/s", "latency p50/p95/p99/max ms"
+        );
+        for r in &self.rows {
+            let latency = r
+                .latency
+                .map(|l| {
+                    format!(
+                        "{:.1}/{:.1}/{:.1}/{:.1}",
+                        l.p50_ms, l.p95_ms, l.p99_ms, l.max_ms
+                    )
+                })
+                .unwrap_or_default();
+            println!(
+                "{:<9} {:<38} {:>7} {:>8.2} {:>10.0} {:>28}",
+                r.backend, r.scenario, r.jobs, r.seconds, r.jobs_per_sec, latency
+            );
+        }
+        if let Some(mib) = self.peak_rss_mib {
+            println!("peak memory of the benchmark process: {mib:.0} MiB");
+        }
+    }
+}
