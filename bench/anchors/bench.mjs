@@ -1,0 +1,144 @@
+// The insert and drain scenarios of oncely-bench, on graphile-worker and
+// pg-boss, so that the three can be compared on the same PostgreSQL server.
+//
+//   node bench.mjs POSTGRES_URL [--jobs 20000] [--clients 4] [--concurrency 25]
+//
+// Each library gets a fresh database (the role must be allowed to CREATE
+// DATABASE). Insert: jobs added one at a time from 8 concurrent tasks. Drain:
+// that backlog run by CLIENTS workers of CONCURRENCY each, no-op handler,
+// timed from start until every job has succeeded.
+
+import pg from "pg";
+import { Logger, makeWorkerUtils, run } from "graphile-worker";
+import PgBoss from "pg-boss";
+
+const INSERTERS = 8;
+// graphile-worker logs every job by default; a benchmark should not measure its logging.
+const quiet = new Logger(() => () => {});
+
+function parseArgs() {
+  const [url, ...rest] = process.argv.slice(2);
+  if (!url || !url.startsWith("postgres")) {
+    console.error("usage: node bench.mjs POSTGRES_URL [--jobs N] [--clients N] [--concurrency N]");
+    process.exit(2);
+  }
+  const opts = { url, jobs: 20000, clients: 4, concurrency: 25 };
+  for (let i = 0; i < rest.length; i += 2) {
+    const key = rest[i].replace(/^--/, "");
+    const value = Number(rest[i + 1]);
+    if (!(key in opts) || !Number.isInteger(value) || value < 1) {
+      console.error(`bad option ${rest[i]} ${rest[i + 1]}`);
+      process.exit(2);
+    }
+    opts[key] = value;
+  }
+  return opts;
+}
+
+/** A fresh database next to `url`; returns its URL. */
+async function freshDatabase(url, name) {
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  const db = `${name}_${process.pid}_${Date.now()}`;
+  await admin.query(`CREATE DATABASE ${db}`);
+  await admin.end();
+  const u = new URL(url);
+  u.pathname = `/${db}`;
+  return u.toString();
+}
+
+async function insertOneByOne(jobs, add) {
+  const perTask = Math.ceil(jobs / INSERTERS);
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: INSERTERS }, async () => {
+      for (let n = 0; n < perTask; n++) await add(n);
+    }),
+  );
+  return { jobs: perTask * INSERTERS, seconds: (performance.now() - started) / 1000 };
+}
+
+async function waitFor(check) {
+  while (!check()) await new Promise((r) => setTimeout(r, 5));
+}
+
+function row(library, scenario, { jobs, seconds }) {
+  return { library, scenario, jobs, seconds, jobs_per_sec: jobs / seconds };
+}
+
+async function graphileWorker(opts) {
+  const connectionString = await freshDatabase(opts.url, "bench_graphile");
+  const utils = await makeWorkerUtils({ connectionString, logger: quiet });
+  await utils.migrate();
+  const inserted = await insertOneByOne(opts.jobs, (n) => utils.addJob("noop", { n }));
+  await utils.release();
+  let done = 0;
+  const started = performance.now();
+  const runners = await Promise.all(
+    Array.from({ length: opts.clients }, () =>
+      run({
+        connectionString,
+        concurrency: opts.concurrency,
+        noHandleSignals: true,
+        pollInterval: 1000,
+        logger: quiet,
+        taskList: { noop: async () => {} },
+      }),
+    ),
+  );
+  for (const r of runners) r.events.on("job:success", () => done++);
+  await waitFor(() => done >= inserted.jobs);
+  const seconds = (performance.now() - started) / 1000;
+  await Promise.all(runners.map((r) => r.stop()));
+  return [
+    row("graphile-worker 0.16.6", "insert, one by one (8 tasks)", inserted),
+    row("graphile-worker 0.16.6", "drain a backlog (no-op handler)", { jobs: inserted.jobs, seconds }),
+  ];
+}
+
+async function pgBoss(opts, batchSize) {
+  const connectionString = await freshDatabase(opts.url, "bench_pgboss");
+  const producer = new PgBoss({ connectionString, max: 10 });
+  producer.on("error", (e) => console.error("pg-boss:", e.message));
+  await producer.start();
+  await producer.createQueue("bench");
+  const inserted = await insertOneByOne(opts.jobs, (n) => producer.send("bench", { n }));
+  await producer.stop({ graceful: false, wait: true });
+  let done = 0;
+  const workers = [];
+  const started = performance.now();
+  for (let i = 0; i < opts.clients; i++) {
+    const boss = new PgBoss({ connectionString, max: 10, supervise: false, schedule: false });
+    boss.on("error", (e) => console.error("pg-boss:", e.message));
+    await boss.start();
+    await boss.work("bench", { batchSize, pollingIntervalSeconds: 0.5 }, async (jobs) => {
+      done += jobs.length;
+    });
+    workers.push(boss);
+  }
+  await waitFor(() => done >= inserted.jobs);
+  // A batch counts when its handler returned; pg-boss then completes it in one statement.
+  const seconds = (performance.now() - started) / 1000;
+  await Promise.all(workers.map((b) => b.stop({ graceful: false, wait: true })));
+  return [
+    row("pg-boss 10.4.2", "insert, one by one (8 tasks)", inserted),
+    row("pg-boss 10.4.2", `drain a backlog (batches of ${batchSize})`, { jobs: inserted.jobs, seconds }),
+  ];
+}
+
+const opts = parseArgs();
+// pg-boss fetches a batch per worker every polling interval (0.5 s at the
+// least), so its drain rate is bounded by clients x batch / 0.5 s: measured
+// with batches of --concurrency, and of 10 x --concurrency.
+const rows = [
+  ...(await graphileWorker(opts)),
+  ...(await pgBoss(opts, opts.concurrency)),
+  ...(await pgBoss(opts, opts.concurrency * 10)).slice(1),
+];
+for (const r of rows) {
+  console.log(
+    `${r.library.padEnd(24)} ${r.scenario.padEnd(44)} ${String(r.jobs).padStart(7)} ${r.seconds.toFixed(2).padStart(8)} ${r.jobs_per_sec.toFixed(0).padStart(9)}`,
+  );
+}
+console.log(JSON.stringify({ settings: opts, rows }));
+process.exit(0);
