@@ -88,6 +88,12 @@ pub trait Driver: Send + Sync + 'static {
     /// after it took effect is a no-op success.
     async fn job_complete(&self, fence: Fence) -> Result<()>;
 
+    /// Completes many attempts in one go, each fenced as in
+    /// [`Driver::job_complete`]. Returns the fences that took effect now; for
+    /// the others, `job_complete` says why (lease lost, or already completed
+    /// by that same attempt).
+    async fn job_complete_many(&self, fences: &[Fence]) -> Result<Vec<Fence>>;
+
     /// Records a failed attempt: retryable after `delay`, or discarded when
     /// attempts are used up. Returns the state it moved to.
     async fn job_retry(&self, params: &RetryParams) -> Result<crate::job::JobState>;

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use super::completer::Completer;
 use super::config::ClientConfig;
 use super::executor::Executor;
 use super::producer::Producer;
@@ -163,11 +164,16 @@ impl Client {
         let hard_stop = CancellationToken::new();
         let mut producers = JoinSet::new();
         let mut services = JoinSet::new();
+        // Ends once the producers (and their executors) are gone.
+        let (completer, completing) =
+            Completer::new(self.store.clone(), self.config.completion_batch);
+        services.spawn(completing);
         let executor = Executor {
             store: self.store.clone(),
             config: self.config.clone(),
             stats: self.stats.clone(),
             hard_stop: hard_stop.clone(),
+            completer,
         };
         for (queue, concurrency) in &self.queues {
             let Some(wakeup) = self.wakeups.get(queue) else {

@@ -41,6 +41,10 @@ pub struct ClientConfig {
     /// on. Default: the lease (30 s); [`ClientConfig::with_lease`] sets it
     /// to the new lease.
     pub reconcile_after: Duration,
+    /// Most completions written in one statement by the completer (a batch
+    /// is what queued up while the previous one was written; 1 writes each on
+    /// its own). Default 500.
+    pub completion_batch: usize,
     /// Time limit of an attempt when the job has none. Default: none.
     pub default_timeout: Option<Duration>,
     /// When an attempt must stop (lease lost, job cancelled, time limit,
@@ -65,6 +69,7 @@ impl Default for ClientConfig {
             pruner: Default::default(),
             backoff: Backoff::default(),
             reconcile_after: lease,
+            completion_batch: 500,
             default_timeout: None,
             cancel_grace: Duration::from_secs(1),
         }

@@ -15,6 +15,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::completer::Completer;
 use super::config::ClientConfig;
 use super::lease_clock::LeaseClock;
 use super::stats::{Counter, Stats};
@@ -42,6 +43,8 @@ pub(crate) struct Executor {
     pub stats: Arc<Stats>,
     /// Fires when the shutdown grace period is over.
     pub hard_stop: CancellationToken,
+    /// Writes completions in batches.
+    pub completer: Completer,
 }
 
 impl Executor {
@@ -189,7 +192,7 @@ impl Executor {
         let (counter, result) = match end {
             End::Returned(Ok(())) => (
                 Counter::Completed,
-                self.retrying(|| store.job_complete(fence))
+                self.retrying(|| self.completer.complete(fence))
                     .await
                     .map(|_| ()),
             ),

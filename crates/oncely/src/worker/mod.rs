@@ -12,6 +12,7 @@
 
 mod backoff;
 mod client;
+mod completer;
 mod config;
 mod context;
 mod executor;

@@ -113,3 +113,50 @@ async fn cancelled_running_job_rejects_its_worker(db: TestDb) {
         other => panic!("expected LeaseLost, got {other:?}"),
     }
 }
+
+both!(batched_completions_are_fenced_per_job);
+async fn batched_completions_are_fenced_per_job(db: TestDb) {
+    let store = db.store().await;
+    for _ in 0..3 {
+        store
+            .job_insert(&super::support::job())
+            .await
+            .expect("insert");
+    }
+    let claimed = store.job_claim(&claim_params(3)).await.expect("claim");
+    assert_eq!(claimed.len(), 3);
+    let fences: Vec<Fence> = claimed.iter().map(Fence::of).collect();
+    // The third attempt is stale: a newer claim owns its job.
+    let stale = Fence {
+        fence: fences[2].fence - 1_000_000,
+        ..fences[2]
+    };
+    let done = store
+        .job_complete_many(&[fences[0], fences[1], stale])
+        .await
+        .expect("complete many");
+    assert_eq!(done, vec![fences[0], fences[1]]);
+    for (fence, state) in [
+        (fences[0], JobState::Completed),
+        (fences[1], JobState::Completed),
+        (fences[2], JobState::Running),
+    ] {
+        let j = store
+            .job_get(fence.job_id)
+            .await
+            .expect("get")
+            .expect("row");
+        assert_eq!(j.state, state);
+    }
+    // Repeating it takes no effect a second time.
+    assert!(store
+        .job_complete_many(&[fences[0]])
+        .await
+        .expect("again")
+        .is_empty());
+    assert!(store
+        .job_complete_many(&[])
+        .await
+        .expect("empty")
+        .is_empty());
+}

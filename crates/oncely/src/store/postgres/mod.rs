@@ -367,6 +367,23 @@ impl Driver for PgDriver {
         }
     }
 
+    async fn job_complete_many(&self, fences: &[Fence]) -> Result<Vec<Fence>> {
+        if fences.is_empty() {
+            return Ok(Vec::new());
+        }
+        let done: Vec<i64> = sqlx::query_scalar(include_str!("sql/job_complete_many.sql"))
+            .bind(fences.iter().map(|f| f.job_id).collect::<Vec<i64>>())
+            .bind(fences.iter().map(|f| f.fence).collect::<Vec<i64>>())
+            .fetch_all(&self.pool)
+            .await?;
+        let done: std::collections::HashSet<i64> = done.into_iter().collect();
+        Ok(fences
+            .iter()
+            .copied()
+            .filter(|f| done.contains(&f.job_id))
+            .collect())
+    }
+
     async fn job_retry(&self, params: &RetryParams) -> Result<JobState> {
         let value = self
             .fenced(

@@ -260,6 +260,27 @@ impl Driver for SqliteDriver {
         }
     }
 
+    /// One write transaction (one turn of the write lock) for the whole batch.
+    async fn job_complete_many(&self, fences: &[Fence]) -> Result<Vec<Fence>> {
+        if fences.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut w = self.begin_write().await?;
+        let mut done = Vec::with_capacity(fences.len());
+        for &fence in fences {
+            let took = sqlx::query(include_str!("sql/job_complete.sql"))
+                .bind(fence.job_id)
+                .bind(fence.fence)
+                .fetch_optional(&mut *w.tx)
+                .await?;
+            if took.is_some() {
+                done.push(fence);
+            }
+        }
+        w.tx.commit().await?;
+        Ok(done)
+    }
+
     async fn job_retry(&self, params: &RetryParams) -> Result<JobState> {
         let raw = self
             .fenced(
