@@ -4,7 +4,9 @@
 //! jobs as it has free slots, wakes on a database notification, a local insert,
 //! a finished job or its poll interval, and hands each claimed job to an
 //! executor task. The executor runs the handler, heartbeats the lease, enforces
-//! the timeout, and writes the outcome fenced on the claim's token.
+//! the timeout, and writes the outcome fenced on the claim's token;
+//! completions go through the client's completer, which writes them in
+//! batches (one statement per batch, still fenced per job).
 //!
 //! Shutdown has two steps: stop fetching, then after a grace period cancel the
 //! handlers still running and hand their leases back, so another server can
