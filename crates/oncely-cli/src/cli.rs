@@ -36,6 +36,16 @@ pub enum Command {
     /// Periodic jobs that fire once per period across all servers.
     #[command(subcommand)]
     Schedule(ScheduleCommand),
+    /// Serve a read-only web dashboard, a JSON snapshot and Prometheus metrics.
+    Dashboard(DashboardArgs),
+}
+
+/// `oncely dashboard`.
+#[derive(Debug, Args)]
+pub struct DashboardArgs {
+    /// Address to listen on (`/` the page, `/api/snapshot` JSON, `/metrics` Prometheus).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: String,
 }
 
 /// `oncely schedule ...`.
@@ -179,6 +189,9 @@ pub struct WorkerArgs {
     /// Leadership lease in seconds: after a crash of the leader another takes over within it.
     #[arg(long, default_value_t = 15.0)]
     pub leader_ttl_secs: f64,
+    /// Serve this worker's counters for Prometheus at http://ADDR/metrics.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_listen: Option<String>,
     /// Seconds an in-doubt job waits before its reconcile program first runs
     /// (longer than the time an outside system may still act on a request
     /// whose caller gave up). Default: the lease.

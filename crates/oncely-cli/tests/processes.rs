@@ -5,6 +5,8 @@
 mod bad_input;
 #[path = "processes/crashes.rs"]
 mod crashes;
+#[path = "processes/dashboard.rs"]
+mod dashboard;
 #[path = "processes/drain.rs"]
 mod drain;
 #[path = "processes/effects.rs"]

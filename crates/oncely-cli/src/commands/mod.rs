@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+mod dashboard;
 mod enqueue;
 mod jobs;
 mod queues;
@@ -33,5 +34,6 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Jobs(command) => jobs::run(&store, command).await,
         Command::Queues(format) => queues::run(&store, format.format).await,
         Command::Schedule(command) => schedule::run(&store, command).await,
+        Command::Dashboard(args) => dashboard::run(store, args).await,
     }
 }

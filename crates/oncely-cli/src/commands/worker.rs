@@ -38,10 +38,59 @@ pub async fn run(store: Store, args: WorkerArgs) -> Result<(), CliError> {
         builder = builder.queue(queue.clone(), *concurrency);
     }
     let client = builder.build()?;
+    let metrics = match &args.metrics_listen {
+        Some(listen) => Some(super::dashboard::bind(listen).await?),
+        None => None,
+    };
     tracing::info!(worker = %client.config().worker_id, queues = %args.queues, "worker started");
-    client.run_until(oncely::worker::shutdown_signal()).await;
+    let (stopping, stopped) = tokio::sync::watch::channel(false);
+    let work = client.run_until(async move {
+        oncely::worker::shutdown_signal().await;
+        let _ = stopping.send(true);
+    });
+    match metrics {
+        None => work.await,
+        Some(listener) => {
+            let serve = serve_metrics(listener, &client, stopped);
+            let ((), served) = tokio::join!(work, serve);
+            served?;
+        }
+    }
     tracing::info!("worker stopped");
     Ok(())
+}
+
+/// Serves the worker's counters at `/metrics` until `stopped` turns true.
+async fn serve_metrics(
+    listener: tokio::net::TcpListener,
+    client: &Client,
+    mut stopped: tokio::sync::watch::Receiver<bool>,
+) -> Result<(), CliError> {
+    let stats = client.stats().clone();
+    let worker_id = client.config().worker_id.clone();
+    let addr = listener.local_addr().map_err(CliError::Output)?;
+    println!("oncely worker metrics at http://{addr}/metrics");
+    let app = axum::Router::new().route(
+        "/metrics",
+        axum::routing::get(move || {
+            let text = super::dashboard::worker_metrics(&worker_id, &stats.snapshot());
+            async move {
+                (
+                    [(
+                        axum::http::header::CONTENT_TYPE,
+                        "text/plain; version=0.0.4",
+                    )],
+                    text,
+                )
+            }
+        }),
+    );
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+        })
+        .await
+        .map_err(CliError::Output)
 }
 
 /// `q1=10,q2=4` into pairs; a bare `q` means concurrency 10.
