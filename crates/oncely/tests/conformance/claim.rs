@@ -134,3 +134,40 @@ async fn heartbeat_extends_from_database_time(db: TestDb) {
     let left = until - now;
     assert!(left > chrono::Duration::seconds(590) && left <= chrono::Duration::seconds(600));
 }
+
+/// SQLite only (PostgreSQL's claim writes nothing when it finds nothing): an
+/// idle poll takes no write lock and reserves no fencing tokens.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_claims_on_sqlite_write_nothing() {
+    let db = TestDb::new(oncely_testkit::Backend::Sqlite).await;
+    let store = db.store().await;
+    let counter = "SELECT CAST(value AS TEXT) FROM oncely_fence_counter";
+    let before = db.query_text(counter).await;
+    for _ in 0..5 {
+        assert!(store
+            .job_claim(&claim_params(10))
+            .await
+            .expect("claim")
+            .is_empty());
+        assert!(store
+            .job_claim_in_doubt(&claim_params(10), &super::support::reconcile(&["k"]))
+            .await
+            .expect("claim")
+            .is_empty());
+    }
+    assert_eq!(db.query_text(counter).await, before, "no tokens reserved");
+    // A due job is still claimed.
+    store
+        .job_insert(&super::support::job())
+        .await
+        .expect("insert");
+    assert_eq!(
+        store
+            .job_claim(&claim_params(10))
+            .await
+            .expect("claim")
+            .len(),
+        1
+    );
+    assert_ne!(db.query_text(counter).await, before);
+}

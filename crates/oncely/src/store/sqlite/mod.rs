@@ -528,7 +528,8 @@ impl Driver for SqliteDriver {
 
 impl SqliteDriver {
     /// Runs a claim statement (normal, or in-doubt with `reconcile`) in one
-    /// immediate transaction, with fencing tokens reserved from the counter.
+    /// immediate transaction, with fencing tokens reserved from the counter —
+    /// unless a read-only probe finds nothing to claim.
     async fn claim_with(
         &self,
         sql: &'static str,
@@ -545,6 +546,20 @@ impl SqliteDriver {
         };
         let kinds = json(&params.kinds)?;
         let every_job_kinds = reconcile.map(|r| json(&r.every_job_kinds)).transpose()?;
+        // A cheap read first: an idle poll takes no write lock and writes nothing.
+        let probe = match (&every_job_kinds, reconcile) {
+            (Some(every), Some(r)) => sqlx::query(include_str!("sql/job_claim_in_doubt_probe.sql"))
+                .bind(&params.queue)
+                .bind(&kinds)
+                .bind(every)
+                .bind(sqlite_modifier_back(r.settle)),
+            _ => sqlx::query(include_str!("sql/job_claim_probe.sql"))
+                .bind(&params.queue)
+                .bind(&kinds),
+        };
+        if probe.fetch_optional(&self.pool).await?.is_none() {
+            return Ok(Vec::new());
+        }
         let mut w = self.begin_write().await?;
         let last: i64 = sqlx::query_scalar(include_str!("sql/fence_reserve.sql"))
             .bind(i64::from(params.limit))
