@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Side-by-side benchmark on one PostgreSQL server: oncely (oncely-bench) and
-# the same scenarios on graphile-worker and pg-boss (Node 20 and npm needed).
+# the same scenarios on graphile-worker and pg-boss (Node 20 and npm needed)
+# and on riverqueue, River's Rust client (a separate Cargo project).
 #   bench/anchors/run.sh postgres://USER@HOST:PORT/postgres [--jobs N] [--clients N] [--concurrency N]
 set -euo pipefail
 url="${1:?usage: bench/anchors/run.sh POSTGRES_URL [--jobs N] [--clients N] [--concurrency N]}"
@@ -12,3 +13,15 @@ echo "== oncely"
 DATABASE_URL="$url" "$here/../../target/release/oncely-bench" --backend postgres "$@"
 echo "== graphile-worker, pg-boss"
 node "$here/bench.mjs" "$url" "$@"
+echo "== riverqueue (River's Rust client)"
+jobs=20000 clients=4 concurrency=25
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --jobs) jobs="$2" ;; --clients) clients="$2" ;; --concurrency) concurrency="$2" ;;
+    esac
+    shift 2
+done
+(cd "$here/riverqueue" && cargo build --release -q)
+# River's default fetch cooldown (100 ms), then its minimum (1 ms).
+"$here/riverqueue/target/release/riverqueue-bench" "$url" "$jobs" "$clients" "$concurrency" 100
+"$here/riverqueue/target/release/riverqueue-bench" "$url" "$jobs" "$clients" "$concurrency" 1
