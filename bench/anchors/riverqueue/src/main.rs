@@ -73,14 +73,23 @@ fn print(scenario: &str, jobs: u32, took: Duration) {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
     let args: Vec<String> = std::env::args().collect();
-    let url = args.get(1).ok_or("usage: riverqueue-bench POSTGRES_URL [JOBS] [CLIENTS] [CONCURRENCY]")?;
+    let url = args
+        .get(1)
+        .ok_or("usage: riverqueue-bench POSTGRES_URL [JOBS] [CLIENTS] [CONCURRENCY]")?;
     let number = |i: usize, default: u32| -> Result<u32, Box<dyn Error>> {
-        Ok(args.get(i).map(|s| s.parse()).transpose()?.unwrap_or(default))
+        Ok(args
+            .get(i)
+            .map(|s| s.parse())
+            .transpose()?
+            .unwrap_or(default))
     };
     let (jobs, clients, concurrency) = (number(2, 20_000)?, number(3, 4)?, number(4, 25)?);
     let cooldown = Duration::from_millis(u64::from(number(5, 100)?));
     let db = fresh_database(url).await?;
-    let pool = PgPoolOptions::new().max_connections(10).connect(&db).await?;
+    let pool = PgPoolOptions::new()
+        .max_connections(10)
+        .connect(&db)
+        .await?;
     PostgresMigrator::new(pool.clone()).migrate_up().await?;
 
     let inserter = Arc::new(client(pool.clone(), concurrency as usize, cooldown)?);
@@ -105,7 +114,10 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let mut running = Vec::new();
     let started = Instant::now();
     for _ in 0..clients {
-        let pool = PgPoolOptions::new().max_connections(10).connect(&db).await?;
+        let pool = PgPoolOptions::new()
+            .max_connections(10)
+            .connect(&db)
+            .await?;
         let c = client(pool, concurrency as usize, cooldown)?;
         running.push((c.start()?, c));
     }
@@ -119,7 +131,10 @@ async fn main() -> Result<(), Box<dyn Error>> {
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    let scenario = format!("drain a backlog (fetch cooldown {} ms)", cooldown.as_millis());
+    let scenario = format!(
+        "drain a backlog (fetch cooldown {} ms)",
+        cooldown.as_millis()
+    );
     print(&scenario, total, started.elapsed());
     for (mut run, _client) in running {
         run.stop().await?;
