@@ -1,7 +1,9 @@
 //! The fetch loop of one queue.
 //!
 //! Invariant: the number of jobs in flight never exceeds the queue's
-//! concurrency; a claim asks for exactly the free slots.
+//! concurrency; a claim asks for exactly the free slots. Every wake-up is
+//! followed by a claim, and by a second one [`ECHO_AFTER`] later (inserts are
+//! announced at most once per queue per window).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,6 +16,11 @@ use super::executor::Executor;
 use super::stats::Counter;
 use super::Worker;
 use crate::store::{ClaimParams, ReconcileClaim};
+
+/// When a producer claims again after a wake-up (see the notifier of the
+/// PostgreSQL driver).
+const ECHO_AFTER: Duration =
+    Duration::from_millis(2 * crate::store::postgres::NOTIFY_EVERY.as_millis() as u64);
 
 /// One queue's producer.
 pub(crate) struct Producer {
@@ -48,6 +55,8 @@ impl Producer {
         };
         let config = self.executor.config.clone();
         let mut failures = 0u32;
+        // Set by a wake-up: claim once more when its echo is due.
+        let mut echo: Option<tokio::time::Instant> = None;
         while !self.stop_fetching.is_cancelled() {
             let free = self.concurrency.saturating_sub(running.len() as u32);
             let mut full_claim = false;
@@ -118,7 +127,15 @@ impl Producer {
             };
             tokio::select! {
                 _ = self.stop_fetching.cancelled() => break,
-                _ = self.wakeup.notified() => {}
+                _ = self.wakeup.notified() => {
+                    // Inserts are announced at most once per queue per
+                    // NOTIFY_EVERY: claim again after that window, for jobs
+                    // inserted within it without an announcement of their own.
+                    echo = Some(tokio::time::Instant::now() + ECHO_AFTER);
+                }
+                _ = tokio::time::sleep_until(echo.unwrap_or_else(tokio::time::Instant::now)), if echo.is_some() => {
+                    echo = None;
+                }
                 _ = tokio::time::sleep(pause) => {}
                 Some(_) = running.join_next(), if !running.is_empty() => {}
             }

@@ -1,5 +1,7 @@
 //! Leases over time: heartbeats, graceful shutdown, rescue, wake-ups.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use oncely::{Client, JobState, NewJob};
@@ -127,6 +129,52 @@ async fn postgres_notifications_wake_idle_workers() {
         .id;
     eventually("woken by NOTIFY", || async {
         state_of(&store, id).await == JobState::Completed
+    })
+    .await;
+    run.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_inserts_from_elsewhere_starts_without_waiting_for_a_poll() {
+    // Inserts are announced at most once per queue every few milliseconds;
+    // the echo claim after each wake-up finds the unannounced ones. Polling
+    // every 10 minutes and jobs that hold their slots until released: without
+    // the echo, jobs inserted after the first claim would not start.
+    let db = TestDb::new(Backend::Postgres).await;
+    let store = db.store().await;
+    let mut config = fast_config();
+    config.poll_interval = Duration::from_secs(600);
+    let started = Arc::new(AtomicU64::new(0));
+    let (open, gate) = tokio::sync::watch::channel(false);
+    let counted = started.clone();
+    let client = Client::builder(db.store().await)
+        .queue("q", 50)
+        .config(config)
+        .register_fn("held", move |_ctx| {
+            let (started, mut gate) = (counted.clone(), gate.clone());
+            async move {
+                started.fetch_add(1, Ordering::SeqCst);
+                let _ = gate.wait_for(|open| *open).await;
+                Ok(())
+            }
+        })
+        .build()
+        .expect("client");
+    let run = client.start();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for _ in 0..20 {
+        store
+            .job_insert(&NewJob::new("q", "held", json!({})))
+            .await
+            .expect("insert");
+    }
+    eventually("all 20 started", || async {
+        started.load(Ordering::SeqCst) == 20
+    })
+    .await;
+    open.send(true).expect("open the gate");
+    eventually("all 20 completed", || async {
+        client.stats().snapshot().completed == 20
     })
     .await;
     run.shutdown().await;

@@ -34,6 +34,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "reconcilable_jobs",
         sql: include_str!("migrations/0005_reconcilable_jobs.sql"),
     },
+    Migration {
+        version: 6,
+        name: "insert_notify_by_driver",
+        sql: include_str!("migrations/0006_insert_notify_by_driver.sql"),
+    },
 ];
 
 /// Fails unless the schema is at the newest embedded version.

@@ -7,6 +7,7 @@
 
 mod listener;
 mod migrations;
+mod notifier;
 mod periodic;
 mod rows;
 
@@ -26,6 +27,8 @@ use crate::error::Result;
 use crate::job::{Job, JobState, NewJob};
 
 pub use listener::PgJobListener;
+use notifier::Notifier;
+pub use notifier::NOTIFY_EVERY;
 
 /// Connections per pool unless the URL's caller sets another size.
 const DEFAULT_POOL_SIZE: u32 = 10;
@@ -34,6 +37,7 @@ const DEFAULT_POOL_SIZE: u32 = 10;
 #[derive(Debug, Clone)]
 pub struct PgDriver {
     pool: PgPool,
+    notifier: std::sync::Arc<Notifier>,
 }
 
 impl PgDriver {
@@ -51,12 +55,15 @@ impl PgDriver {
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options)
             .await?;
-        Ok(PgDriver { pool })
+        Ok(PgDriver::from_pool(pool))
     }
 
     /// Wraps an existing pool (an application sharing its database).
     pub fn from_pool(pool: PgPool) -> Self {
-        PgDriver { pool }
+        PgDriver {
+            pool,
+            notifier: Default::default(),
+        }
     }
 
     /// The connection pool, for applications that keep their own tables in
@@ -202,6 +209,18 @@ fn returned_state(fence: Fence, value: PgRowValue) -> Result<JobState> {
 /// workers) only if that transaction commits.
 pub async fn insert_tx(conn: &mut PgConnection, job: &NewJob) -> Result<InsertOutcome> {
     let args = job.validate()?;
+    insert_on(conn, job, args, None).await
+}
+
+/// Inserts a validated job (`args` serialized) on `conn`. An available job
+/// wakes its queue's workers: always without a `notifier`, else when the
+/// notifier says the queue is due.
+async fn insert_on(
+    conn: &mut PgConnection,
+    job: &NewJob,
+    args: String,
+    notifier: Option<&Notifier>,
+) -> Result<InsertOutcome> {
     let inserted = sqlx::query(include_str!("sql/job_insert.sql"))
         .bind(&job.queue)
         .bind(&job.kind)
@@ -217,8 +236,12 @@ pub async fn insert_tx(conn: &mut PgConnection, job: &NewJob) -> Result<InsertOu
         .fetch_optional(&mut *conn)
         .await?;
     if let Some(row) = inserted {
+        let job = rows::job(&row)?;
+        if job.state == JobState::Available && notifier.is_none_or(|n| n.due(&job.queue)) {
+            notifier::notify(conn, &job.queue).await?;
+        }
         return Ok(InsertOutcome {
-            job: rows::job(&row)?,
+            job,
             inserted: true,
         });
     }
@@ -273,18 +296,19 @@ impl Driver for PgDriver {
     }
 
     async fn job_insert(&self, job: &NewJob) -> Result<InsertOutcome> {
-        job.validate()?;
+        let args = job.validate()?;
+        let notifier = Some(self.notifier.as_ref());
         // A conflicting holder can finish between our insert and our read;
         // then the insert is tried again.
         for _ in 0..3 {
             let mut conn = self.pool.acquire().await?;
-            match insert_tx(&mut conn, job).await {
+            match insert_on(&mut conn, job, args.clone(), notifier).await {
                 Err(crate::Error::CorruptRow { id: None, .. }) => continue,
                 other => return other,
             }
         }
         let mut conn = self.pool.acquire().await?;
-        insert_tx(&mut conn, job).await
+        insert_on(&mut conn, job, args, notifier).await
     }
 
     async fn job_insert_many(&self, jobs: &[NewJob]) -> Result<u64> {
@@ -326,6 +350,23 @@ impl Driver for PgDriver {
             .bind(jobs.iter().map(|j| j.reconcilable).collect::<Vec<bool>>())
             .fetch_all(&self.pool)
             .await?;
+        if !inserted.is_empty() {
+            // Wake the queues that got jobs to run now (unique-key skips aside).
+            let now = Utc::now();
+            let mut queues: Vec<&str> = jobs
+                .iter()
+                .filter(|j| j.run_at.is_none_or(|t| t <= now))
+                .map(|j| j.queue.as_str())
+                .collect();
+            queues.sort_unstable();
+            queues.dedup();
+            let mut conn = self.pool.acquire().await?;
+            for queue in queues {
+                if self.notifier.due(queue) {
+                    notifier::notify(&mut conn, queue).await?;
+                }
+            }
+        }
         Ok(inserted.len() as u64)
     }
 
