@@ -10,7 +10,8 @@ use sqlx::PgPool;
 
 use crate::error::Result;
 
-/// The channel the jobs trigger notifies with a queue name.
+/// The channel that carries a queue name when jobs became available there
+/// (announced by the inserting driver, or by the state trigger).
 pub const CHANNEL: &str = "oncely_jobs";
 
 /// The channel a leader's resignation notifies.
