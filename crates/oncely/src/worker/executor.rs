@@ -73,39 +73,11 @@ impl Executor {
         } else {
             Duration::ZERO
         };
+        if let Some(reason) = doubt_reason(&end, at_most_once, reconciling) {
+            self.doubt(fence, reason, doubt_delay).await;
+            return;
+        }
         let end = match end {
-            End::Returned(Err(JobError::InDoubt(reason))) if reconciling => {
-                self.doubt(fence, reason, doubt_delay).await;
-                return;
-            }
-            End::Returned(Err(JobError::Failed(error))) if at_most_once => {
-                let reason = format!(
-                    "{error} (an at-most-once attempt that failed may have started its effect)"
-                );
-                self.doubt(fence, reason, doubt_delay).await;
-                return;
-            }
-            End::TimedOut(limit) if at_most_once || reconciling => {
-                let what = if reconciling {
-                    "the reconcile step"
-                } else {
-                    "the attempt"
-                };
-                let reason = format!("{what} timed out after {limit:?} and was stopped; its effect may or may not have happened");
-                self.doubt(fence, reason, doubt_delay).await;
-                return;
-            }
-            End::Panicked(message) if at_most_once || reconciling => {
-                let what = if reconciling {
-                    "the reconcile step"
-                } else {
-                    "the handler"
-                };
-                let reason =
-                    format!("{what} panicked ({message}); its effect may or may not have happened");
-                self.doubt(fence, reason, doubt_delay).await;
-                return;
-            }
             End::Returned(Ok(())) if reconciling => {
                 self.stats.add(Counter::Reconciled, 1);
                 End::Returned(Ok(()))
@@ -335,6 +307,31 @@ async fn sleep_until_opt(deadline: Option<Instant>) {
     }
 }
 
+/// Why the job must go in doubt rather than be recorded otherwise: the handler
+/// said so, or the attempt of an at-most-once job (or a reconciliation) ended
+/// without saying whether its effect happened.
+fn doubt_reason(end: &End, at_most_once: bool, reconciling: bool) -> Option<String> {
+    let what = if reconciling {
+        "the reconcile step"
+    } else {
+        "the attempt"
+    };
+    let unknown = "its effect may or may not have happened";
+    match end {
+        End::Returned(Err(JobError::InDoubt(reason))) => Some(reason.clone()),
+        End::Returned(Err(JobError::Failed(error))) if at_most_once => Some(format!(
+            "{error} (an at-most-once attempt that failed may have started its effect)"
+        )),
+        End::TimedOut(limit) if at_most_once || reconciling => Some(format!(
+            "{what} timed out after {limit:?} and was stopped; {unknown}"
+        )),
+        End::Panicked(message) if at_most_once || reconciling => {
+            Some(format!("{what} panicked ({message}); {unknown}"))
+        }
+        _ => None,
+    }
+}
+
 fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
     if let Some(s) = payload.downcast_ref::<&str>() {
         (*s).to_owned()
@@ -342,5 +339,38 @@ fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
         s.clone()
     } else {
         "non-string panic payload".into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_goes_in_doubt() {
+        let failed = End::Returned(Err(JobError::Failed("reset".into())));
+        let timed_out = End::TimedOut(Duration::from_secs(1));
+        let panicked = End::Panicked("boom".into());
+        let retry = End::Returned(Err(JobError::retry("safe")));
+        // Idempotent work: only an explicit InDoubt.
+        for end in [&failed, &timed_out, &panicked, &retry] {
+            assert_eq!(doubt_reason(end, false, false), None, "{end:?}");
+        }
+        let said = End::Returned(Err(JobError::InDoubt("dropped".into())));
+        assert_eq!(
+            doubt_reason(&said, false, false).as_deref(),
+            Some("dropped")
+        );
+        // At-most-once work: anything that does not say "safe to retry".
+        for end in [&failed, &timed_out, &panicked] {
+            assert!(doubt_reason(end, true, false).is_some(), "{end:?}");
+        }
+        assert_eq!(doubt_reason(&retry, true, false), None);
+        // A reconciliation cut short stays in doubt.
+        let reason = doubt_reason(&timed_out, false, true).expect("in doubt");
+        assert!(
+            reason.starts_with("the reconcile step timed out"),
+            "{reason}"
+        );
     }
 }
