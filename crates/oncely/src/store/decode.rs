@@ -97,3 +97,20 @@ pub(crate) fn split_claimed<R>(
     jobs.sort_by_key(|j| (j.priority, j.run_at, j.id));
     Ok((jobs, unreadable))
 }
+
+/// The outcome of one fenced completion in a batch: done by this statement,
+/// or explained by the job's current `(state, token)`: already completed by
+/// the same attempt is a success, anything else a lost lease.
+pub(crate) fn completion(
+    fence: Fence,
+    done: bool,
+    current: Option<(String, i64)>,
+) -> Result<(), Error> {
+    match current {
+        _ if done => Ok(()),
+        Some((state, token)) if token == fence.fence && state == JobState::Completed.as_str() => {
+            Ok(())
+        }
+        other => Err(lease_lost(fence, other)),
+    }
+}

@@ -89,10 +89,10 @@ pub trait Driver: Send + Sync + 'static {
     async fn job_complete(&self, fence: Fence) -> Result<()>;
 
     /// Completes many attempts in one go, each fenced as in
-    /// [`Driver::job_complete`]. Returns the fences that took effect now; for
-    /// the others, `job_complete` says why (lease lost, or already completed
-    /// by that same attempt).
-    async fn job_complete_many(&self, fences: &[Fence]) -> Result<Vec<Fence>>;
+    /// [`Driver::job_complete`]: one outcome per fence, in order — `Ok` when
+    /// the job is completed by that attempt (now, or already), `LeaseLost`
+    /// (with the job's current state and token) otherwise.
+    async fn job_complete_many(&self, fences: &[Fence]) -> Result<Vec<Result<()>>>;
 
     /// Records a failed attempt: retryable after `delay`, or discarded when
     /// attempts are used up. Returns the state it moved to.

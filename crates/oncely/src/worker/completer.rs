@@ -12,8 +12,6 @@
 //! the store. The completer's task ends when the last sender (held by the
 //! executors) is dropped, i.e. after the producers have finished.
 
-use std::collections::HashSet;
-
 use tokio::sync::{mpsc, oneshot};
 
 use crate::error::Result;
@@ -78,20 +76,19 @@ async fn write(store: &Store, batch: Vec<Request>) {
         return;
     }
     let fences: Vec<Fence> = batch.iter().map(|(f, _)| *f).collect();
-    let done: HashSet<(i64, i64)> = match store.job_complete_many(&fences).await {
-        Ok(done) => done.iter().map(|f| (f.job_id, f.fence)).collect(),
-        Err(error) => {
-            tracing::warn!(%error, jobs = batch.len(), "batched completion failed; completing one by one");
-            HashSet::new()
+    match store.job_complete_many(&fences).await {
+        Ok(outcomes) if outcomes.len() == batch.len() => {
+            for ((_, reply), outcome) in batch.into_iter().zip(outcomes) {
+                let _ = reply.send(outcome);
+            }
         }
-    };
-    for (fence, reply) in batch {
-        let result = if done.contains(&(fence.job_id, fence.fence)) {
-            Ok(())
-        } else {
-            // Says why (lease lost), or completes it if the batch failed.
-            store.job_complete(fence).await
-        };
-        let _ = reply.send(result);
+        other => {
+            if let Err(error) = other {
+                tracing::warn!(%error, jobs = batch.len(), "batched completion failed; completing one by one");
+            }
+            for (fence, reply) in batch {
+                let _ = reply.send(store.job_complete(fence).await);
+            }
+        }
     }
 }

@@ -131,11 +131,27 @@ async fn batched_completions_are_fenced_per_job(db: TestDb) {
         fence: fences[2].fence - 1_000_000,
         ..fences[2]
     };
-    let done = store
-        .job_complete_many(&[fences[0], fences[1], stale])
+    let gone = Fence {
+        job_id: 999_999,
+        fence: 1,
+    };
+    let outcomes = store
+        .job_complete_many(&[fences[0], fences[1], stale, gone])
         .await
         .expect("complete many");
-    assert_eq!(done, vec![fences[0], fences[1]]);
+    assert_eq!(outcomes.len(), 4);
+    assert!(outcomes[0].is_ok() && outcomes[1].is_ok(), "{outcomes:?}");
+    match &outcomes[2] {
+        Err(Error::LeaseLost(lost)) => {
+            assert_eq!(lost.current_fence, Some(fences[2].fence));
+            assert_eq!(lost.current_state, Some(JobState::Running));
+        }
+        other => panic!("the stale attempt: {other:?}"),
+    }
+    match &outcomes[3] {
+        Err(Error::LeaseLost(lost)) => assert_eq!(lost.current_state, None),
+        other => panic!("a missing job: {other:?}"),
+    }
     for (fence, state) in [
         (fences[0], JobState::Completed),
         (fences[1], JobState::Completed),
@@ -148,12 +164,12 @@ async fn batched_completions_are_fenced_per_job(db: TestDb) {
             .expect("row");
         assert_eq!(j.state, state);
     }
-    // Repeating it takes no effect a second time.
-    assert!(store
-        .job_complete_many(&[fences[0]])
+    // Repeating it for the same attempt is a success that changes nothing.
+    let again = store
+        .job_complete_many(&[fences[0], fences[1]])
         .await
-        .expect("again")
-        .is_empty());
+        .expect("again");
+    assert!(again.iter().all(Result::is_ok), "{again:?}");
     assert!(store
         .job_complete_many(&[])
         .await

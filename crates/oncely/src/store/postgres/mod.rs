@@ -408,7 +408,7 @@ impl Driver for PgDriver {
         }
     }
 
-    async fn job_complete_many(&self, fences: &[Fence]) -> Result<Vec<Fence>> {
+    async fn job_complete_many(&self, fences: &[Fence]) -> Result<Vec<Result<()>>> {
         if fences.is_empty() {
             return Ok(Vec::new());
         }
@@ -418,10 +418,26 @@ impl Driver for PgDriver {
             .fetch_all(&self.pool)
             .await?;
         let done: std::collections::HashSet<i64> = done.into_iter().collect();
+        // One query explains every completion that took no effect.
+        let refused: Vec<i64> = fences
+            .iter()
+            .map(|f| f.job_id)
+            .filter(|id| !done.contains(id))
+            .collect();
+        let mut current = std::collections::HashMap::new();
+        if !refused.is_empty() {
+            let rows = sqlx::query(include_str!("sql/job_fence_states.sql"))
+                .bind(&refused)
+                .fetch_all(&self.pool)
+                .await?;
+            for row in rows {
+                let id: i64 = row.try_get("id")?;
+                current.insert(id, (row.try_get("state")?, row.try_get("fence")?));
+            }
+        }
         Ok(fences
             .iter()
-            .copied()
-            .filter(|f| done.contains(&f.job_id))
+            .map(|f| decode::completion(*f, done.contains(&f.job_id), current.remove(&f.job_id)))
             .collect())
     }
 

@@ -261,24 +261,33 @@ impl Driver for SqliteDriver {
     }
 
     /// One write transaction (one turn of the write lock) for the whole batch.
-    async fn job_complete_many(&self, fences: &[Fence]) -> Result<Vec<Fence>> {
+    async fn job_complete_many(&self, fences: &[Fence]) -> Result<Vec<Result<()>>> {
         if fences.is_empty() {
             return Ok(Vec::new());
         }
         let mut w = self.begin_write().await?;
-        let mut done = Vec::with_capacity(fences.len());
+        let mut outcomes = Vec::with_capacity(fences.len());
         for &fence in fences {
             let took = sqlx::query(include_str!("sql/job_complete.sql"))
                 .bind(fence.job_id)
                 .bind(fence.fence)
                 .fetch_optional(&mut *w.tx)
                 .await?;
-            if took.is_some() {
-                done.push(fence);
-            }
+            let current = match took {
+                Some(_) => None,
+                None => sqlx::query(include_str!("sql/job_fence_state.sql"))
+                    .bind(fence.job_id)
+                    .fetch_optional(&mut *w.tx)
+                    .await?
+                    .map(|row| -> Result<(String, i64)> {
+                        Ok((row.try_get("state")?, row.try_get("fence")?))
+                    })
+                    .transpose()?,
+            };
+            outcomes.push(decode::completion(fence, took.is_some(), current));
         }
         w.tx.commit().await?;
-        Ok(done)
+        Ok(outcomes)
     }
 
     async fn job_retry(&self, params: &RetryParams) -> Result<JobState> {
