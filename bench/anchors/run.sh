@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Side-by-side benchmark on one PostgreSQL server: oncely (oncely-bench) and
 # the same scenarios on graphile-worker and pg-boss (Node 20 and npm needed)
-# and on riverqueue, River's Rust client (a separate Cargo project).
+# and on riverqueue (River's Rust client) and underway (separate Cargo projects).
 #   bench/anchors/run.sh postgres://USER@HOST:PORT/postgres [--jobs N] [--clients N] [--concurrency N]
 set -euo pipefail
 url="${1:?usage: bench/anchors/run.sh POSTGRES_URL [--jobs N] [--clients N] [--concurrency N]}"
@@ -23,5 +23,15 @@ while [ $# -gt 0 ]; do
 done
 (cd "$here/riverqueue" && cargo build --release -q)
 # River's default fetch cooldown (100 ms), then its minimum (1 ms).
-"$here/riverqueue/target/release/riverqueue-bench" "$url" "$jobs" "$clients" "$concurrency" 100
 "$here/riverqueue/target/release/riverqueue-bench" "$url" "$jobs" "$clients" "$concurrency" 1
+echo "== underway"
+(cd "$here/underway" && cargo build --release -q)
+# underway's default polling (one minute, plus notifications), then every 10 ms.
+"$here/underway/target/release/underway-bench" "$url" "$jobs" "$clients" "$concurrency"
+"$here/underway/target/release/underway-bench" "$url" "$jobs" "$clients" "$concurrency" 1000
+"$here/riverqueue/target/release/riverqueue-bench" "$url" "$jobs" "$clients" "$concurrency" 1
+echo "== underway"
+(cd "$here/underway" && cargo build --release -q)
+# underway's default polling (one minute, plus notifications), then every 10 ms.
+"$here/underway/target/release/underway-bench" "$url" "$jobs" "$clients" "$concurrency"
+"$here/underway/target/release/underway-bench" "$url" "$jobs" "$clients" "$concurrency" 10
