@@ -73,10 +73,10 @@ impl Executor {
         } else {
             Duration::ZERO
         };
-        if let Some(reason) = doubt_reason(&end, at_most_once, reconciling) {
-            self.doubt(fence, reason, doubt_delay).await;
-            return;
-        }
+        let end = match doubt_reason(&end, at_most_once, reconciling) {
+            Some(reason) => End::Returned(Err(JobError::InDoubt(reason))),
+            None => end,
+        };
         let end = match end {
             End::Returned(Ok(())) if reconciling => {
                 self.stats.add(Counter::Reconciled, 1);
@@ -94,7 +94,7 @@ impl Executor {
             ?end,
             "attempt ended"
         );
-        self.record(fence, attempt, end).await;
+        self.record(fence, attempt, end, doubt_delay).await;
     }
 
     async fn supervise(
@@ -159,7 +159,9 @@ impl Executor {
         end
     }
 
-    async fn record(&self, fence: Fence, attempt: i32, end: End) {
+    /// Writes how the attempt ended; an in-doubt job is asked about again
+    /// (reconciled) no sooner than `doubt_delay`.
+    async fn record(&self, fence: Fence, attempt: i32, end: End, doubt_delay: Duration) {
         let store = &self.store;
         let (counter, result) = match end {
             End::Returned(Ok(())) => (
@@ -191,7 +193,7 @@ impl Executor {
                     .await,
             ),
             End::Returned(Err(JobError::InDoubt(reason))) => {
-                self.doubt(fence, reason, Duration::ZERO).await;
+                self.doubt(fence, reason, doubt_delay).await;
                 return;
             }
             End::Panicked(message) => {
@@ -307,9 +309,10 @@ async fn sleep_until_opt(deadline: Option<Instant>) {
     }
 }
 
-/// Why the job must go in doubt rather than be recorded otherwise: the handler
-/// said so, or the attempt of an at-most-once job (or a reconciliation) ended
-/// without saying whether its effect happened.
+/// Why the job must go in doubt although the handler did not say so: the
+/// attempt of an at-most-once job (or a reconciliation) ended without saying
+/// whether its effect happened. (A handler's own `JobError::InDoubt` is
+/// recorded as it is.)
 fn doubt_reason(end: &End, at_most_once: bool, reconciling: bool) -> Option<String> {
     let what = if reconciling {
         "the reconcile step"
@@ -318,7 +321,6 @@ fn doubt_reason(end: &End, at_most_once: bool, reconciling: bool) -> Option<Stri
     };
     let unknown = "its effect may or may not have happened";
     match end {
-        End::Returned(Err(JobError::InDoubt(reason))) => Some(reason.clone()),
         End::Returned(Err(JobError::Failed(error))) if at_most_once => Some(format!(
             "{error} (an at-most-once attempt that failed may have started its effect)"
         )),
@@ -352,15 +354,12 @@ mod tests {
         let timed_out = End::TimedOut(Duration::from_secs(1));
         let panicked = End::Panicked("boom".into());
         let retry = End::Returned(Err(JobError::retry("safe")));
-        // Idempotent work: only an explicit InDoubt.
+        // Idempotent work: nothing implies a doubt.
         for end in [&failed, &timed_out, &panicked, &retry] {
             assert_eq!(doubt_reason(end, false, false), None, "{end:?}");
         }
         let said = End::Returned(Err(JobError::InDoubt("dropped".into())));
-        assert_eq!(
-            doubt_reason(&said, false, false).as_deref(),
-            Some("dropped")
-        );
+        assert_eq!(doubt_reason(&said, true, true), None, "already a doubt");
         // At-most-once work: anything that does not say "safe to retry".
         for end in [&failed, &timed_out, &panicked] {
             assert!(doubt_reason(end, true, false).is_some(), "{end:?}");
