@@ -22,6 +22,31 @@ use sqlx::Connection;
 
 pub use cluster::Cluster;
 
+/// Runs `$body` with `$conn` bound to a fresh connection to `$db`, whichever
+/// its backend, then closes the connection.
+macro_rules! on_connection {
+    ($db:expr, $conn:ident, $body:expr) => {
+        match $db.backend {
+            Backend::Postgres => {
+                let mut $conn = sqlx::PgConnection::connect(&$db.url)
+                    .await
+                    .expect("connect");
+                let out = $body;
+                let _ = $conn.close().await;
+                out
+            }
+            Backend::Sqlite => {
+                let mut $conn = sqlx::SqliteConnection::connect(&$db.url)
+                    .await
+                    .expect("connect");
+                let out = $body;
+                let _ = $conn.close().await;
+                out
+            }
+        }
+    };
+}
+
 /// Which backend a test runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -107,57 +132,24 @@ impl TestDb {
     /// Runs raw SQL on the database (to expire leases, corrupt rows, ...).
     pub async fn exec(&self, sql: &str) {
         let sql = sqlx::AssertSqlSafe(sql.to_owned());
-        match self.backend {
-            Backend::Postgres => {
-                let mut conn = sqlx::PgConnection::connect(&self.url)
-                    .await
-                    .expect("connect");
-                sqlx::raw_sql(sql)
-                    .execute(&mut conn)
-                    .await
-                    .expect("raw SQL");
-                let _ = conn.close().await;
-            }
-            Backend::Sqlite => {
-                let mut conn = sqlx::SqliteConnection::connect(&self.url)
-                    .await
-                    .expect("connect");
-                sqlx::raw_sql(sql)
-                    .execute(&mut conn)
-                    .await
-                    .expect("raw SQL");
-                let _ = conn.close().await;
-            }
-        }
+        on_connection!(self, conn, {
+            sqlx::raw_sql(sql)
+                .execute(&mut conn)
+                .await
+                .map(|_| ())
+                .expect("raw SQL")
+        })
     }
 
     /// Runs a query returning one text value (first column of the first row).
     pub async fn query_text(&self, sql: &str) -> String {
         let sql = sqlx::AssertSqlSafe(sql.to_owned());
-        match self.backend {
-            Backend::Postgres => {
-                let mut conn = sqlx::PgConnection::connect(&self.url)
-                    .await
-                    .expect("connect");
-                let text: String = sqlx::query_scalar(sql)
-                    .fetch_one(&mut conn)
-                    .await
-                    .expect("query");
-                let _ = conn.close().await;
-                text
-            }
-            Backend::Sqlite => {
-                let mut conn = sqlx::SqliteConnection::connect(&self.url)
-                    .await
-                    .expect("connect");
-                let text: String = sqlx::query_scalar(sql)
-                    .fetch_one(&mut conn)
-                    .await
-                    .expect("query");
-                let _ = conn.close().await;
-                text
-            }
-        }
+        on_connection!(self, conn, {
+            sqlx::query_scalar::<_, String>(sql)
+                .fetch_one(&mut conn)
+                .await
+                .expect("query")
+        })
     }
 
     /// Ends the lease of every running job, as if its worker had stopped
