@@ -31,6 +31,18 @@ const LISTED: u32 = 50;
 /// What the page shows, read in one go.
 #[derive(Debug, Serialize)]
 pub struct Snapshot {
+    /// Counts, leader and schedules (all the metrics need).
+    #[serde(flatten)]
+    pub overview: Overview,
+    /// Jobs waiting for a decision.
+    pub in_doubt: Vec<Job>,
+    /// Retryable and discarded jobs, newest first.
+    pub failing: Vec<Job>,
+}
+
+/// Counts by queue and state, the leader, the schedules.
+#[derive(Debug, Serialize)]
+pub struct Overview {
     /// Database time.
     pub now: DateTime<Utc>,
     /// Job counts by queue, then state.
@@ -41,13 +53,9 @@ pub struct Snapshot {
     pub leader_live: bool,
     /// Every schedule.
     pub schedules: Vec<ScheduleRecord>,
-    /// Jobs waiting for a decision.
-    pub in_doubt: Vec<Job>,
-    /// Retryable and discarded jobs, newest first.
-    pub failing: Vec<Job>,
 }
 
-async fn snapshot(store: &Store) -> oncely::Result<Snapshot> {
+async fn overview(store: &Store) -> oncely::Result<Overview> {
     let now = store.db_now().await?;
     let mut counts: BTreeMap<String, BTreeMap<&'static str, i64>> = BTreeMap::new();
     for c in store.queue_counts().await? {
@@ -59,6 +67,16 @@ async fn snapshot(store: &Store) -> oncely::Result<Snapshot> {
     }
     let leader = store.leader_get().await?;
     let leader_live = leader.as_ref().is_some_and(|l| l.expires_at > now);
+    Ok(Overview {
+        now,
+        counts,
+        leader,
+        leader_live,
+        schedules: store.schedule_list().await?,
+    })
+}
+
+async fn snapshot(store: &Store) -> oncely::Result<Snapshot> {
     let list = |state| JobFilter {
         state: Some(state),
         queue: None,
@@ -69,11 +87,7 @@ async fn snapshot(store: &Store) -> oncely::Result<Snapshot> {
     failing.sort_by_key(|j| std::cmp::Reverse(j.id));
     failing.truncate(LISTED as usize);
     Ok(Snapshot {
-        now,
-        counts,
-        leader,
-        leader_live,
-        schedules: store.schedule_list().await?,
+        overview: overview(store).await?,
         in_doubt: store.job_list(&list(JobState::InDoubt)).await?,
         failing,
     })
@@ -106,7 +120,7 @@ async fn json(State(store): State<Arc<Store>>) -> Response {
 }
 
 async fn prometheus(State(store): State<Arc<Store>>) -> Response {
-    match snapshot(&store).await {
+    match overview(&store).await {
         Ok(s) => {
             let schedules: Vec<(String, Option<f64>)> = s
                 .schedules

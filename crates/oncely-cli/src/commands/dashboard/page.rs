@@ -41,7 +41,7 @@ pub fn render(s: &Snapshot) -> String {
         "<!doctype html><html><head><meta charset=\"utf-8\"><meta http-equiv=\"refresh\" content=\"5\">\
          <title>oncely</title><style>{STYLE}</style></head><body><h1>oncely</h1>\
          <p>database time {}</p>",
-        esc(&time(Some(s.now)))
+        esc(&time(Some(s.overview.now)))
     );
     queues(&mut out, s);
     leader(&mut out, s);
@@ -68,7 +68,7 @@ fn queues(out: &mut String, s: &Snapshot) {
         let _ = write!(out, "<th>{}</th>", state.as_str());
     }
     out.push_str("</tr>");
-    for (queue, states) in &s.counts {
+    for (queue, states) in &s.overview.counts {
         let _ = write!(out, "<tr><td>{}</td>", esc(queue));
         for state in JobState::ALL {
             let n = states.get(state.as_str()).copied().unwrap_or(0);
@@ -86,8 +86,8 @@ fn queues(out: &mut String, s: &Snapshot) {
 
 fn leader(out: &mut String, s: &Snapshot) {
     out.push_str("<h2>Leader</h2><p id=\"leader\">");
-    match &s.leader {
-        Some(l) if s.leader_live => {
+    match &s.overview.leader {
+        Some(l) if s.overview.leader_live => {
             let _ = write!(
                 out,
                 "{} (term {}, elected {}, lease until {})",
@@ -115,7 +115,7 @@ fn schedules(out: &mut String, s: &Snapshot) {
         "<h2>Schedules</h2><table id=\"schedules\"><tr><th>name</th><th>spec</th><th>queue</th>\
          <th>effect</th><th>last period</th><th>next period</th></tr>",
     );
-    for r in &s.schedules {
+    for r in &s.overview.schedules {
         let sc = &r.schedule;
         let _ = write!(
             out,
@@ -125,7 +125,7 @@ fn schedules(out: &mut String, s: &Snapshot) {
             esc(&sc.queue),
             EffectPolicy::of_job(sc.at_most_once, sc.reconcilable),
             esc(&time(r.last_period)),
-            esc(&time(sc.spec.next_after(s.now).ok().flatten()))
+            esc(&time(sc.spec.next_after(s.overview.now).ok().flatten()))
         );
     }
     out.push_str("</table>");
