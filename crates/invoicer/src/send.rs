@@ -1,6 +1,13 @@
-//! The send job (`invoices:send`): charges one invoice with the job's
+//! The send job (`invoices:send`): charges one invoice with the invoice's
 //! idempotency key, then marks it sent and completes the job in one
 //! transaction, fenced on the job's token.
+//!
+//! Invariants: the idempotency key is derived from the invoice, so it is the
+//! same for every job ever created for it (an operator's cancel, a discard
+//! and the next sweep's new job included); an invoice found `sending` — an
+//! earlier attempt or job took it and never recorded the outcome — is looked
+//! up at the provider before any new charge, and is marked sent with the
+//! charge found instead of being charged again.
 
 use async_trait::async_trait;
 use oncely::worker::{EffectPolicy, Reconciliation};
@@ -29,6 +36,12 @@ pub fn unique_key(invoice_id: i64) -> String {
     format!("invoice:{invoice_id}")
 }
 
+/// The idempotency key of every charge of an invoice: stable across attempts
+/// and across every job ever created for the invoice.
+pub fn idempotency_key(invoice_id: i64) -> String {
+    format!("invoice-{invoice_id}")
+}
+
 /// Runs send jobs.
 #[derive(Clone)]
 pub struct SendWorker {
@@ -43,6 +56,18 @@ pub struct SendWorker {
 }
 
 impl SendWorker {
+    /// The provider's charge of an invoice that an earlier attempt took,
+    /// if there is one. Nothing has been charged by this attempt yet, so a
+    /// provider that cannot answer now means "try again later".
+    async fn earlier_charge(&self, invoice_id: i64) -> Result<Option<String>, JobError> {
+        let charges = self.billing.charges_for(Some(invoice_id)).await.map_err(|e| {
+            JobError::retry(format!(
+                "an earlier attempt took this invoice; asking the provider whether it was charged failed: {e}"
+            ))
+        })?;
+        Ok(charges.into_iter().next().map(|c| c.id))
+    }
+
     /// The effect policy the provider allows.
     pub fn effect_policy(idempotency: bool, reconcile: bool) -> EffectPolicy {
         match (idempotency, reconcile) {
@@ -77,6 +102,9 @@ impl Worker for SendWorker {
         ) {
             return Ok(()); // Someone already finished it; nothing to charge.
         }
+        // `sending`: an earlier attempt (of this job, or of an earlier job that
+        // was cancelled or gave up) took it and may have charged it.
+        let taken_before = invoice.status == Status::Sending;
         if self
             .db
             .mark_sending(invoice.id, ctx.token())
@@ -86,7 +114,22 @@ impl Worker for SendWorker {
         {
             return Err(JobError::retry("a newer attempt owns this invoice"));
         }
-        let key = self.idempotency.then(|| ctx.idempotency_key().to_owned());
+        if taken_before {
+            if let Some(charge) = self.earlier_charge(invoice.id).await? {
+                return match self
+                    .db
+                    .mark_sent_and_complete(invoice.id, &charge, ctx.fence())
+                    .await
+                {
+                    Ok(Fenced::Done) => Ok(()),
+                    Ok(Fenced::Refused) => {
+                        Err(JobError::retry("a newer attempt owns this invoice"))
+                    }
+                    Err(e) => Err(JobError::retry(e)),
+                };
+            }
+        }
+        let key = self.idempotency.then(|| idempotency_key(invoice.id));
         // A server paused past its lease (a zombie) must not charge.
         ctx.check_lease()?;
         match self.billing.charge(&invoice, key.as_deref()).await {

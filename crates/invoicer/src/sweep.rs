@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use oncely::{JobContext, JobError, NewJob, Store, Worker};
 
 use crate::db::InvoiceDb;
-use crate::send::{unique_key, SendArgs, KIND, QUEUE};
+use crate::send::{idempotency_key, unique_key, SendArgs, KIND, QUEUE};
 
 /// Kind name of the sweep job.
 pub const SWEEP_KIND: &str = "invoices:sweep";
@@ -42,6 +42,7 @@ pub async fn sweep(
             let mut job = NewJob::from_args(QUEUE, KIND, &SendArgs { invoice_id })
                 .map_err(|e| e.to_string())?
                 .with_unique_key(unique_key(invoice_id))
+                .with_idempotency_key(idempotency_key(invoice_id))
                 .with_max_attempts(25);
             job.at_most_once = at_most_once;
             jobs.push(job);

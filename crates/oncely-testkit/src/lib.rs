@@ -9,11 +9,15 @@
 //! to install them; they never skip.
 //!
 //! SQLite: a fresh file in a temporary directory, removed on drop.
+//!
+//! [`StallProxy`]: a loopback TCP proxy a test can stall and resume, to cut a
+//! worker off from PostgreSQL without closing its connections.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 mod cluster;
+mod proxy;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -21,6 +25,7 @@ use oncely::store::{connect, Store};
 use sqlx::Connection;
 
 pub use cluster::Cluster;
+pub use proxy::StallProxy;
 
 /// Runs `$body` with `$conn` bound to a fresh connection to `$db`, whichever
 /// its backend, then closes the connection.

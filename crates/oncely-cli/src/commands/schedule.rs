@@ -67,12 +67,14 @@ fn build(args: ScheduleAddArgs) -> Result<Schedule, CliError> {
 }
 
 async fn list(store: &Store, format: Format) -> Result<(), CliError> {
-    let records = store.schedule_list().await?;
+    let listing = store.schedule_list().await?;
+    let records = &listing.records;
     let now = store.db_now().await?;
     if format == Format::Json {
         let leader = store.leader_get().await?;
         let text = serde_json::to_string_pretty(&serde_json::json!({
             "schedules": records,
+            "broken": listing.broken,
             "leader": leader,
         }))
         .map_err(|e| CliError::Output(std::io::Error::other(e)))?;
@@ -111,6 +113,12 @@ async fn list(store: &Store, format: Format) -> Result<(), CliError> {
         ],
         &rows,
     )?;
+    for broken in &listing.broken {
+        println!(
+            "BROKEN {}: {} (skipped by the periodic enqueuer; fix it with `schedule add` or remove it)",
+            broken.name, broken.reason
+        );
+    }
     println!("{}", leader_line(store).await?);
     Ok(())
 }

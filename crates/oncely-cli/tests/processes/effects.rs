@@ -171,7 +171,7 @@ async fn schedules_carry_the_reconcile_program() {
     let text = String::from_utf8_lossy(&listed.stdout);
     assert!(text.contains("reconcilable"), "{text}");
     let store = db.store().await;
-    let record = store.schedule_list().await.expect("list").remove(0);
+    let record = store.schedule_list().await.expect("list").records.remove(0);
     let args: oncely::kinds::command::CommandArgs =
         serde_json::from_value(record.schedule.args.clone()).expect("command args");
     assert_eq!(

@@ -65,4 +65,13 @@ pub struct Job {
     pub finalized_at: Option<DateTime<Utc>>,
     /// The current (or last) claim runs the kind's reconcile step, not its work.
     pub reconciling: bool,
+    /// An operator cancelled the job while an attempt ran: the job stays
+    /// running until that attempt has ended, then becomes cancelled.
+    #[serde(default)]
+    pub cancel_requested_at: Option<DateTime<Utc>>,
+    /// Attempts granted beyond `max_attempts` because a reconcile step found
+    /// that the last attempt's effect did not happen (at most the original
+    /// `max_attempts`).
+    #[serde(default)]
+    pub reruns: i32,
 }

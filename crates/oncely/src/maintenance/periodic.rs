@@ -9,7 +9,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use crate::error::{Error, Result};
 use crate::job::NewJob;
 use crate::kinds::command;
-use crate::schedule::{periods_to_fire, Schedule};
+use crate::schedule::{periods_to_fire, Schedule, ScheduleRecord};
 use crate::store::{FireParams, LeaderTerm, Store};
 
 /// Settings of the [`PeriodicEnqueuer`].
@@ -36,7 +36,8 @@ pub struct PeriodicReport {
     pub fired: u64,
     /// Periods found already fired (by another server).
     pub already_fired: u64,
-    /// Schedules skipped because their stored definition is unusable.
+    /// Schedules skipped in this pass: unusable (row does not decode,
+    /// definition does not validate) or failing (evaluation or their job refused).
     pub broken: u64,
 }
 
@@ -81,51 +82,83 @@ impl PeriodicEnqueuer {
 
     /// One pass over every schedule, as the leader of `term`. Stops with
     /// [`Error::LeadershipLost`] as soon as a write is refused for the term.
+    /// A schedule that cannot be used (its row does not decode, its
+    /// definition does not validate, evaluating it fails or panics, its job
+    /// is refused) is skipped, logged and counted in
+    /// [`PeriodicReport::broken`]; the others fire as usual.
     pub async fn run_once(&self, term: &LeaderTerm) -> Result<PeriodicReport> {
         let now = self.store.db_now().await?;
         let mut report = PeriodicReport::default();
-        for record in self.store.schedule_list().await? {
-            let schedule = &record.schedule;
-            let anchor = record.last_period.unwrap_or(record.created_at);
-            let due = match periods_to_fire(&schedule.spec, schedule.catch_up, anchor, now) {
-                Ok(due) => due,
+        let listing = self.store.schedule_list().await?;
+        for broken in &listing.broken {
+            tracing::error!(schedule = %broken.name, reason = %broken.reason, "schedule skipped: unusable");
+            report.broken += 1;
+        }
+        for record in &listing.records {
+            match self.fire_due(record, now, term, &mut report).await {
+                Ok(()) => {}
+                Err(e) if is_leadership_lost(&e) => return Err(e),
                 Err(error) => {
-                    tracing::error!(schedule = %schedule.name, %error, "schedule cannot be evaluated");
+                    tracing::error!(schedule = %record.schedule.name, %error, "schedule skipped this pass");
                     report.broken += 1;
-                    continue;
-                }
-            };
-            let Some(&latest) = due.last() else {
-                continue;
-            };
-            for period in due {
-                let job = job_for_period(schedule, period);
-                let fired = self
-                    .store
-                    .schedule_fire(&FireParams {
-                        schedule: &schedule.name,
-                        period_start: period,
-                        job: &job,
-                        term,
-                    })
-                    .await?;
-                match fired {
-                    Some(job_id) => {
-                        tracing::info!(schedule = %schedule.name, %period, job_id, "fired period");
-                        report.fired += 1;
-                        if !report.queues.contains(&schedule.queue) {
-                            report.queues.push(schedule.queue.clone());
-                        }
-                    }
-                    None => report.already_fired += 1,
                 }
             }
-            let next = schedule.spec.next_after(now).ok().flatten();
-            self.store
-                .schedule_advance(&schedule.name, latest, next, term)
-                .await?;
         }
         Ok(report)
+    }
+
+    /// Fires the due periods of one schedule and moves its `last_period`.
+    async fn fire_due(
+        &self,
+        record: &ScheduleRecord,
+        now: DateTime<Utc>,
+        term: &LeaderTerm,
+        report: &mut PeriodicReport,
+    ) -> Result<()> {
+        let schedule = &record.schedule;
+        let anchor = record.last_period.unwrap_or(record.created_at);
+        // Pure and panic-free by construction; a panic would still be a bug
+        // in one schedule only, so it is contained here.
+        let evaluated = std::panic::catch_unwind(|| {
+            periods_to_fire(&schedule.spec, schedule.catch_up, anchor, now)
+                .map(|due| (due, schedule.spec.next_after(now).ok().flatten()))
+        });
+        let (due, next) = match evaluated {
+            Ok(result) => result?,
+            Err(_) => {
+                return Err(Error::Invalid(crate::ValidationError::Schedule(
+                    "evaluating the schedule panicked".into(),
+                )))
+            }
+        };
+        let Some(&latest) = due.last() else {
+            return Ok(());
+        };
+        for period in due {
+            let job = job_for_period(schedule, period);
+            let fired = self
+                .store
+                .schedule_fire(&FireParams {
+                    schedule: &schedule.name,
+                    period_start: period,
+                    job: &job,
+                    term,
+                })
+                .await?;
+            match fired {
+                Some(job_id) => {
+                    tracing::info!(schedule = %schedule.name, %period, job_id, "fired period");
+                    report.fired += 1;
+                    if !report.queues.contains(&schedule.queue) {
+                        report.queues.push(schedule.queue.clone());
+                    }
+                }
+                None => report.already_fired += 1,
+            }
+        }
+        self.store
+            .schedule_advance(&schedule.name, latest, next, term)
+            .await
     }
 }
 

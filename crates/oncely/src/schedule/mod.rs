@@ -11,7 +11,7 @@ mod spec;
 use serde::{Deserialize, Serialize};
 
 pub use catch_up::{periods_to_fire, CatchUp};
-pub use spec::Spec;
+pub use spec::{Spec, MAX_INTERVAL_SECS};
 
 use crate::error::ValidationError;
 use crate::job::{validate_kind, validate_queue};
@@ -88,4 +88,42 @@ pub struct ScheduleRecord {
     pub next_period: Option<chrono::DateTime<chrono::Utc>>,
     /// When the schedule was first stored.
     pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// A stored schedule that cannot be used: its row does not decode, or its
+/// definition no longer validates (e.g. written by another version). It is
+/// skipped and reported; the other schedules fire as usual.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BrokenSchedule {
+    /// The schedule's name as stored.
+    pub name: String,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+/// Every stored schedule: those that can be used, and those that cannot.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ScheduleListing {
+    /// Usable schedules, by name.
+    pub records: Vec<ScheduleRecord>,
+    /// Unusable ones, by name.
+    pub broken: Vec<BrokenSchedule>,
+}
+
+impl ScheduleListing {
+    /// Sorts a decoded row into `records` or, if it failed to decode or
+    /// validate, into `broken`.
+    pub(crate) fn push(&mut self, name: String, decoded: crate::Result<ScheduleRecord>) {
+        let checked = decoded.and_then(|record| match record.schedule.validate() {
+            Ok(()) => Ok(record),
+            Err(e) => Err(e.into()),
+        });
+        match checked {
+            Ok(record) => self.records.push(record),
+            Err(error) => self.broken.push(BrokenSchedule {
+                name,
+                reason: error.to_string(),
+            }),
+        }
+    }
 }

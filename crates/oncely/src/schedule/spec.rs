@@ -54,8 +54,59 @@ impl Spec {
                 parse_tz(tz)?;
                 Ok(())
             }
+            Spec::Every { seconds } if *seconds > MAX_INTERVAL_SECS => {
+                Err(ValidationError::Schedule(format!(
+                    "interval of {seconds} s is too long: at most {MAX_INTERVAL_SECS} s (10 years)"
+                )))
+            }
             Spec::Every { seconds } if *seconds >= 1 => Ok(()),
             Spec::Every { .. } => Err(ValidationError::NonPositive("interval")),
+        }
+    }
+
+    /// The latest period start at or before `t`, if any (checked arithmetic:
+    /// `None` where it would leave the representable range).
+    pub fn latest_at_or_before(
+        &self,
+        t: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>, ValidationError> {
+        match self {
+            Spec::Every { seconds } => Ok(interval_step(*seconds).and_then(|step| {
+                let start = t.timestamp().div_euclid(step).checked_mul(step)?;
+                Utc.timestamp_opt(start, 0).single()
+            })),
+            Spec::Cron { expr, tz } => {
+                let cron = parse_cron(expr)?;
+                let zone = parse_tz(tz)?;
+                let local = t.with_timezone(&zone);
+                Ok(cron
+                    .find_previous_occurrence(&local, true)
+                    .ok()
+                    .map(|p| p.with_timezone(&Utc)))
+            }
+        }
+    }
+
+    /// The latest period start strictly before `t`, if any.
+    pub fn latest_before(
+        &self,
+        t: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>, ValidationError> {
+        match self {
+            Spec::Every { .. } => match t.checked_sub_signed(chrono::Duration::nanoseconds(1)) {
+                Some(earlier) => self.latest_at_or_before(earlier),
+                None => Ok(None),
+            },
+            Spec::Cron { expr, tz } => {
+                let cron = parse_cron(expr)?;
+                let zone = parse_tz(tz)?;
+                let local = t.with_timezone(&zone);
+                Ok(cron
+                    .find_previous_occurrence(&local, false)
+                    .ok()
+                    .map(|p| p.with_timezone(&Utc))
+                    .filter(|p| *p < t))
+            }
         }
     }
 
@@ -65,12 +116,14 @@ impl Spec {
         after: DateTime<Utc>,
     ) -> Result<Option<DateTime<Utc>>, ValidationError> {
         match self {
-            Spec::Every { seconds } => {
-                let step = i64::try_from(*seconds).unwrap_or(i64::MAX).max(1);
-                let t = after.timestamp();
-                let next = (t.div_euclid(step) + 1).saturating_mul(step);
-                Ok(Utc.timestamp_opt(next, 0).single())
-            }
+            Spec::Every { seconds } => Ok(interval_step(*seconds).and_then(|step| {
+                let next = after
+                    .timestamp()
+                    .div_euclid(step)
+                    .checked_add(1)?
+                    .checked_mul(step)?;
+                Utc.timestamp_opt(next, 0).single()
+            })),
             Spec::Cron { expr, tz } => {
                 let cron = parse_cron(expr)?;
                 let zone = parse_tz(tz)?;
@@ -91,6 +144,14 @@ impl Spec {
             Spec::Every { seconds } => format!("every {seconds}s"),
         }
     }
+}
+
+/// Longest interval a schedule may have: 10 years.
+pub const MAX_INTERVAL_SECS: u64 = 10 * 366 * 24 * 3600;
+
+/// An interval's length as a positive `i64`; `None` for 0 or one too long to represent.
+fn interval_step(seconds: u64) -> Option<i64> {
+    i64::try_from(seconds).ok().filter(|s| *s >= 1)
 }
 
 fn parse_cron(expr: &str) -> Result<Cron, ValidationError> {
@@ -146,6 +207,17 @@ mod tests {
         };
         assert!(bad_zone.validate().is_err());
         assert!(Spec::Every { seconds: 0 }.validate().is_err());
+        assert!(Spec::Every { seconds: u64::MAX }.validate().is_err());
+        assert!(Spec::Every {
+            seconds: MAX_INTERVAL_SECS + 1
+        }
+        .validate()
+        .is_err());
+        assert!(Spec::Every {
+            seconds: MAX_INTERVAL_SECS
+        }
+        .validate()
+        .is_ok());
     }
 
     #[test]

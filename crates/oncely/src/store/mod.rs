@@ -30,8 +30,8 @@ use crate::job::{Job, NewJob};
 
 pub use migration::{Migration, MigrationReport};
 pub use params::{
-    Backend, ClaimParams, Fence, FireParams, InsertOutcome, JobFilter, LeaderTerm, PruneParams,
-    QueueCount, ReconcileClaim, RescueReport, Resolution, RetryParams,
+    Backend, ClaimParams, Fence, FireParams, Heartbeat, InsertOutcome, JobFilter, LeaderTerm,
+    PruneParams, QueueCount, ReconcileClaim, RescueReport, Resolution, RetryParams,
 };
 pub use url::DatabaseUrl;
 
@@ -77,12 +77,20 @@ pub trait Driver: Send + Sync + 'static {
     /// fencing token. Losing a race is not an error: it claims fewer.
     async fn job_claim(&self, params: &ClaimParams) -> Result<Vec<Job>>;
 
-    /// Extends the lease of a running attempt. Returns the new expiry.
-    async fn job_heartbeat(
+    /// Extends the lease of a running attempt. Returns the new expiry and
+    /// whether an operator asked the attempt to stop.
+    async fn job_heartbeat(&self, fence: Fence, lease: std::time::Duration) -> Result<Heartbeat>;
+
+    /// Makes the running attempt's job at least as strict as asked (flags are
+    /// only ever raised: at-most-once, reconcilable — which implies
+    /// at-most-once). Called before the handler starts, so that the rescuer,
+    /// a shutdown release and every later attempt see the strictest policy.
+    async fn job_raise_policy(
         &self,
         fence: Fence,
-        lease: std::time::Duration,
-    ) -> Result<DateTime<Utc>>;
+        at_most_once: bool,
+        reconcilable: bool,
+    ) -> Result<()>;
 
     /// Marks the attempt's job completed. Repeating it for the same fence
     /// after it took effect is a no-op success.
@@ -141,8 +149,12 @@ pub trait Driver: Send + Sync + 'static {
     /// already stored is kept (the first result wins).
     async fn step_put(&self, fence: Fence, name: &str, result: &serde_json::Value) -> Result<()>;
 
-    /// Operator: cancels a job that is not final (a running one too: its
-    /// next fenced write fails).
+    /// Operator: cancels a job that is not final. One that is not running is
+    /// cancelled at once; a running one is asked to stop and stays `running`
+    /// (its lease held, [`Job::cancel_requested_at`] set) until its attempt
+    /// has provably ended — its worker stops it and records `cancelled`, or
+    /// its lease runs out and the rescuer does — so nothing can claim or
+    /// retry it while the attempt may still act.
     async fn job_cancel(&self, id: i64) -> Result<Job>;
 
     /// Operator: makes a job that is not running available now.
@@ -163,8 +175,10 @@ pub trait Driver: Send + Sync + 'static {
     /// Removes a schedule. False when there was none. Its firing records stay.
     async fn schedule_remove(&self, name: &str) -> Result<bool>;
 
-    /// Every schedule with its last and next period.
-    async fn schedule_list(&self) -> Result<Vec<crate::schedule::ScheduleRecord>>;
+    /// Every schedule with its last and next period; those whose row does
+    /// not decode or no longer validates are listed apart as broken (one bad
+    /// row never hides the others).
+    async fn schedule_list(&self) -> Result<crate::schedule::ScheduleListing>;
 
     /// Leader-only: records the period as fired and inserts its job, in one
     /// transaction. `Ok(None)` when the period had already fired;

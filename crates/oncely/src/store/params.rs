@@ -69,6 +69,20 @@ pub struct RetryParams {
     pub error: String,
     /// Backoff before the next attempt.
     pub delay: Duration,
+    /// A reconcile step found that the attempt's effect did not happen: the
+    /// job runs again even if that was its last attempt (one more is granted,
+    /// at most the job's original `max_attempts` times in all).
+    pub rerun: bool,
+}
+
+/// What a heartbeat learned: the new lease, and whether an operator asked the
+/// attempt to stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Heartbeat {
+    /// The lease now ends at this instant (database time).
+    pub lease_expires_at: chrono::DateTime<chrono::Utc>,
+    /// An operator cancelled the job: stop the attempt and record `cancelled`.
+    pub cancel_requested: bool,
 }
 
 /// Result of [`super::Driver::job_insert`].

@@ -136,20 +136,25 @@ impl Client {
     }
 
     /// Inserts a job (or returns the existing one with its unique key) and
-    /// wakes this client's producer of its queue.
-    /// Jobs of a kind registered here with a policy other than
-    /// [`super::EffectPolicy::Idempotent`] are marked at-most-once, and
-    /// reconcilable if the policy is [`super::EffectPolicy::Reconcilable`].
+    /// wakes this client's producer of its queue. A job of a kind registered
+    /// here is stored with the strictest of its flags and the worker's policy
+    /// ([`super::EffectPolicy::effective`]); whatever path inserted it, the
+    /// process that runs it applies the same rule again.
     pub async fn insert(&self, job: &NewJob) -> Result<InsertOutcome> {
-        let policy = self.workers.get(&job.kind).map(|w| w.policy());
-        let outcome = match policy {
-            Some(super::EffectPolicy::Reconcilable) if !job.reconcilable => {
-                self.store.job_insert(&job.clone().reconcilable()).await?
+        let outcome = match self.workers.get(&job.kind) {
+            Some(worker) => {
+                let policy = super::EffectPolicy::effective(
+                    worker.policy(),
+                    job.at_most_once,
+                    job.reconcilable,
+                );
+                let (at_most_once, reconcilable) = policy.flags();
+                let mut job = job.clone();
+                job.at_most_once = at_most_once;
+                job.reconcilable = reconcilable;
+                self.store.job_insert(&job).await?
             }
-            Some(super::EffectPolicy::AtMostOnce) if !job.at_most_once => {
-                self.store.job_insert(&job.clone().at_most_once()).await?
-            }
-            _ => self.store.job_insert(job).await?,
+            None => self.store.job_insert(job).await?,
         };
         if outcome.inserted {
             self.wakeups.wake(&job.queue);
@@ -215,6 +220,7 @@ impl Client {
                 schedules: self.schedules.as_ref().clone(),
                 leader_resigned: self.wakeups.leader_resigned.clone(),
                 wakeups: self.wakeups.clone(),
+                stats: self.stats.clone(),
                 store,
             };
             services.spawn(maintainer.run(stop_fetching.clone()));

@@ -77,6 +77,23 @@ impl Default for ClientConfig {
 }
 
 impl ClientConfig {
+    /// How long an attempt stopped at its lease deadline may take to return
+    /// after [`super::JobContext::cancelled`] fires before it is aborted: the
+    /// cancel grace, at most a quarter of the lease.
+    pub fn deadline_grace(&self) -> Duration {
+        self.cancel_grace.min(self.lease / 4)
+    }
+
+    /// How long before its lease could end (by the local monotonic clock,
+    /// counted from before the claim or last successful heartbeat was sent)
+    /// an attempt is stopped when no heartbeat renewed it: the deadline grace
+    /// plus a tenth of the lease for the abort itself (a `command` program is
+    /// killed then). So the attempt has stopped acting before the database
+    /// can hand the job to another worker.
+    pub fn stop_margin(&self) -> Duration {
+        self.deadline_grace() + self.lease / 10
+    }
+
     /// Sets the lease, a heartbeat of a third of it, and `reconcile_after`
     /// to the lease.
     pub fn with_lease(mut self, lease: Duration) -> Self {
@@ -104,10 +121,14 @@ impl ClientConfig {
         if self.periodic.interval.is_zero() {
             return Err(ValidationError::NonPositive("periodic interval"));
         }
-        if self.heartbeat_every >= self.lease {
-            return Err(ValidationError::Args(
-                "heartbeat_every must be shorter than the lease".into(),
-            ));
+        if self.heartbeat_every + self.stop_margin() >= self.lease {
+            return Err(ValidationError::Args(format!(
+                "heartbeat_every ({:?}) must leave room in the lease ({:?}) for the stop margin ({:?}: an attempt \
+                 without a renewed lease is stopped that long before it could end)",
+                self.heartbeat_every,
+                self.lease,
+                self.stop_margin()
+            )));
         }
         if self.worker_id.is_empty() {
             return Err(ValidationError::Args("worker_id must not be empty".into()));

@@ -116,7 +116,9 @@ impl JobContext {
     /// otherwise runs `step` and stores its result, fenced on this attempt,
     /// before returning it. A later attempt resumes at the first unfinished step.
     ///
-    /// The step itself is not made atomic: if the worker dies after the step's
+    /// If the step ran but its result cannot be stored, the attempt fails with
+    /// [`JobError::Failed`]: an at-most-once job goes in doubt, never back to
+    /// work. The step itself is not made atomic: if the worker dies after the step's
     /// effect but before its result is stored, the step runs again, so steps
     /// that touch outside systems should still be idempotent or reconcilable.
     pub async fn step<T, F, Fut>(&self, name: &str, step: F) -> Result<T, JobError>
@@ -139,10 +141,16 @@ impl JobContext {
         let value = serde_json::to_value(&result).map_err(|e| {
             JobError::discard(format!("result of step {name:?} cannot be stored: {e}"))
         })?;
+        // The step has run: a failure to store its result is not "safe to
+        // retry" (an at-most-once job goes in doubt; an idempotent one retries).
         self.store
             .step_put(self.fence(), name, &value)
             .await
-            .map_err(|e| JobError::retry(format!("step {name:?}: {e}")))?;
+            .map_err(|e| {
+                JobError::Failed(format!(
+                    "step {name:?} ran but its result could not be stored: {e}"
+                ))
+            })?;
         Ok(result)
     }
 

@@ -1,13 +1,21 @@
 //! Runs one claimed job: the handler in its own task, heartbeats, the time
-//! limit, and the fenced write of the outcome.
+//! limit, the lease deadline, and the fenced write of the outcome.
 //!
-//! Invariants: the handler never outlives the executor (its task is aborted
-//! when the executor stops waiting for it); once the lease is known lost, or
-//! presumed lost because heartbeats failed for a whole lease, the handler is
-//! stopped and nothing more is written; every final write is fenced; an
-//! at-most-once attempt or a reconciliation that is cut short (time limit,
-//! panic, shutdown, vanished worker) goes in doubt, never back to work.
+//! Invariants: before the handler starts, the job's stored effect policy is
+//! raised to the strictest of the worker's and the row's
+//! ([`EffectPolicy::effective`]), so the rescuer and any later attempt obey it;
+//! the handler never outlives the executor (its task is aborted, and awaited,
+//! when the executor stops waiting for it); heartbeats run beside the handler
+//! with a timeout, never blocking the watch on the lease; an attempt whose
+//! lease was not renewed is stopped [`ClientConfig::stop_margin`] before it
+//! could end, so it has stopped acting before the database can hand the job to
+//! someone else; an operator's cancel, seen by a heartbeat, stops the attempt
+//! and is recorded fenced; every final write is fenced; an at-most-once
+//! attempt or a reconciliation that is cut short (time limit, panic, shutdown,
+//! vanished worker) goes in doubt, never back to work.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,21 +27,30 @@ use super::completer::Completer;
 use super::config::ClientConfig;
 use super::lease_clock::LeaseClock;
 use super::stats::{Counter, Stats};
-use super::{JobContext, JobError, Reconciliation, Worker};
+use super::{EffectPolicy, JobContext, JobError, Reconciliation, Worker};
 use crate::error::Error;
 use crate::job::{Job, JobState};
-use crate::store::{Fence, RetryParams, Store};
+use crate::store::{Fence, Heartbeat, RetryParams, Store};
 
 /// How one attempt ended, as seen by the executor.
 #[derive(Debug)]
 enum End {
     Returned(Result<(), JobError>),
+    /// A reconcile step found that the effect did not happen: run the job
+    /// again, not counting the attempt.
+    NotDone,
     Panicked(String),
     TimedOut(Duration),
     LeaseLost(crate::LeaseLost),
-    LeasePresumedLost,
+    /// No heartbeat renewed the lease in time: stopped before it could end.
+    LeaseDeadline,
+    /// An operator cancelled the job.
+    CancelRequested,
     Shutdown,
 }
+
+/// A heartbeat in flight: when it was sent, and its answer (`None`: timed out).
+type Beat = Pin<Box<dyn Future<Output = (Instant, Option<crate::Result<Heartbeat>>)> + Send>>;
 
 /// Everything an executor needs besides the job.
 #[derive(Clone)]
@@ -50,8 +67,11 @@ pub(crate) struct Executor {
 impl Executor {
     /// Runs `job`, claimed by a request sent at `asked`, with `worker` to its
     /// end and records the outcome.
-    pub(crate) async fn run(self, worker: Arc<dyn Worker>, job: Job, asked: Instant) {
+    pub(crate) async fn run(self, worker: Arc<dyn Worker>, mut job: Job, asked: Instant) {
         let fence = Fence::of(&job);
+        if !job.reconciling && !self.enforce_policy(worker.as_ref(), &mut job).await {
+            return;
+        }
         let attempt = job.attempt;
         let reconciling = job.reconciling;
         let at_most_once = job.at_most_once;
@@ -77,24 +97,63 @@ impl Executor {
             Some(reason) => End::Returned(Err(JobError::InDoubt(reason))),
             None => end,
         };
-        let end = match end {
-            End::Returned(Ok(())) if reconciling => {
-                self.stats.add(Counter::Reconciled, 1);
-                End::Returned(Ok(()))
-            }
-            End::Returned(Err(JobError::Retry { error, delay })) if reconciling => {
-                self.stats.add(Counter::Reconciled, 1);
-                End::Returned(Err(JobError::Retry { error, delay }))
-            }
-            other => other,
-        };
+        if reconciling && matches!(end, End::Returned(Ok(())) | End::NotDone) {
+            self.stats.add(Counter::Reconciled, 1);
+        }
         tracing::debug!(
             job = fence.job_id,
             fence = fence.fence,
             ?end,
             "attempt ended"
         );
-        self.record(fence, attempt, end, doubt_delay).await;
+        self.record(fence, attempt, at_most_once, end, doubt_delay)
+            .await;
+    }
+
+    /// Raises the job's stored policy to the effective one before anything
+    /// runs. False when the attempt must not start (the raise was refused or
+    /// failed; nothing has happened yet, so the rescuer may safely retry it).
+    async fn enforce_policy(&self, worker: &dyn Worker, job: &mut Job) -> bool {
+        let declared = worker.policy();
+        let effective = EffectPolicy::effective(declared, job.at_most_once, job.reconcilable);
+        let (at_most_once, reconcilable) = effective.flags();
+        if (at_most_once, reconcilable) == (job.at_most_once, job.reconcilable) {
+            return true;
+        }
+        let stored = EffectPolicy::of_job(job.at_most_once, job.reconcilable);
+        let fence = Fence::of(job);
+        match self
+            .retrying(|| {
+                self.store
+                    .job_raise_policy(fence, at_most_once, reconcilable)
+            })
+            .await
+        {
+            Ok(()) => {
+                tracing::warn!(
+                    job = job.id,
+                    kind = %job.kind,
+                    %stored,
+                    %declared,
+                    %effective,
+                    "job was stored with a weaker effect policy than its kind's worker declares; running it as {effective}"
+                );
+                self.stats.add(Counter::PolicyRaised, 1);
+                job.at_most_once = at_most_once;
+                job.reconcilable = reconcilable;
+                true
+            }
+            Err(Error::LeaseLost(lost)) => {
+                tracing::warn!(%lost, "not started: lease lost before the policy was raised");
+                self.stats.add(Counter::LeaseLost, 1);
+                false
+            }
+            Err(error) => {
+                tracing::error!(job = job.id, %error, "not started: could not raise the job's effect policy; the rescuer will retry it");
+                self.stats.add(Counter::WriteFailed, 1);
+                false
+            }
+        }
     }
 
     async fn supervise(
@@ -111,57 +170,105 @@ impl Executor {
         let mut handler = JoinSet::new();
         handler.spawn(async move {
             if !reconciling {
-                return worker.work(ctx).await;
+                return worker.work(ctx).await.map_err(Some);
             }
             match worker.reconcile(ctx).await {
                 Reconciliation::Done => Ok(()),
-                Reconciliation::NotDone => Err(JobError::retry_after(
-                    "reconciled: the effect did not happen; running the job again",
-                    Duration::ZERO,
-                )),
-                Reconciliation::Unknown(why) => Err(JobError::InDoubt(format!("reconcile: {why}"))),
+                Reconciliation::NotDone => Err(None),
+                Reconciliation::Unknown(why) => {
+                    Err(Some(JobError::InDoubt(format!("reconcile: {why}"))))
+                }
             }
         });
         let every = self.config.heartbeat_every;
         let mut heartbeat = tokio::time::interval_at(started + every, every);
         heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let deadline = timeout.map(|t| started + t);
+        let margin = self.config.stop_margin();
+        let mut beat: Option<Beat> = None;
         let end = loop {
+            // Recomputed each turn: a renewal moves it forward.
+            let stop_at = lease
+                .deadline()
+                .checked_sub(margin)
+                .unwrap_or_else(Instant::now);
             tokio::select! {
                 joined = handler.join_next() => break match joined {
-                    Some(Ok(result)) => End::Returned(result),
+                    Some(Ok(Ok(()))) => End::Returned(Ok(())),
+                    Some(Ok(Err(Some(error)))) => End::Returned(Err(error)),
+                    Some(Ok(Err(None))) => End::NotDone,
                     Some(Err(e)) if e.is_panic() => End::Panicked(panic_message(e.into_panic())),
                     _ => End::Panicked("handler task ended without a result".into()),
                 },
-                _ = heartbeat.tick() => {
-                    let sent = Instant::now();
-                    match self.store.job_heartbeat(fence, self.config.lease).await {
-                        Ok(_) => lease.renewed(sent),
-                        Err(Error::LeaseLost(lost)) => break End::LeaseLost(lost),
-                        Err(error) => {
-                            tracing::warn!(job = fence.job_id, %error, "heartbeat failed");
-                            if lease.remaining().is_zero() {
-                                break End::LeasePresumedLost;
+                _ = heartbeat.tick(), if beat.is_none() => {
+                    beat = Some(self.send_heartbeat(fence, stop_at));
+                }
+                (sent, answer) = in_flight(&mut beat) => {
+                    beat = None;
+                    match answer {
+                        Some(Ok(hb)) => {
+                            lease.renewed(sent);
+                            if hb.cancel_requested {
+                                break End::CancelRequested;
                             }
                         }
+                        Some(Err(Error::LeaseLost(lost))) => break End::LeaseLost(lost),
+                        Some(Err(error)) => {
+                            tracing::warn!(job = fence.job_id, %error, "heartbeat failed");
+                        }
+                        None => tracing::warn!(job = fence.job_id, "heartbeat timed out"),
                     }
                 }
+                _ = tokio::time::sleep_until(stop_at) => break End::LeaseDeadline,
                 _ = sleep_until_opt(deadline) => break End::TimedOut(timeout.unwrap_or_default()),
                 _ = self.hard_stop.cancelled() => break End::Shutdown,
             }
         };
-        if !matches!(end, End::Returned(_) | End::Panicked(_)) {
+        if !matches!(end, End::Returned(_) | End::NotDone | End::Panicked(_)) {
             // Tell the handler, give it a moment to stop on its own, then abort it.
+            let grace = if matches!(end, End::LeaseDeadline) {
+                self.config.deadline_grace()
+            } else {
+                self.config.cancel_grace
+            };
             cancel.cancel();
-            let _ = tokio::time::timeout(self.config.cancel_grace, handler.join_next()).await;
+            let _ = tokio::time::timeout(grace, handler.join_next()).await;
         }
+        // Abort and wait until the handler's future is dropped (a `command`
+        // program is killed then), so the attempt has stopped when this returns.
         handler.abort_all();
+        while handler.join_next().await.is_some() {}
         end
+    }
+
+    /// A heartbeat that gives up when the attempt would have to stop anyway
+    /// (and after at most one heartbeat period).
+    fn send_heartbeat(&self, fence: Fence, stop_at: Instant) -> Beat {
+        let store = self.store.clone();
+        let lease = self.config.lease;
+        let limit = self
+            .config
+            .heartbeat_every
+            .min(stop_at.saturating_duration_since(Instant::now()));
+        Box::pin(async move {
+            let sent = Instant::now();
+            let answer = tokio::time::timeout(limit, store.job_heartbeat(fence, lease))
+                .await
+                .ok();
+            (sent, answer)
+        })
     }
 
     /// Writes how the attempt ended; an in-doubt job is asked about again
     /// (reconciled) no sooner than `doubt_delay`.
-    async fn record(&self, fence: Fence, attempt: i32, end: End, doubt_delay: Duration) {
+    async fn record(
+        &self,
+        fence: Fence,
+        attempt: i32,
+        at_most_once: bool,
+        end: End,
+        doubt_delay: Duration,
+    ) {
         let store = &self.store;
         let (counter, result) = match end {
             End::Returned(Ok(())) => (
@@ -172,12 +279,28 @@ impl Executor {
             ),
             End::Returned(Err(JobError::Retry { error, delay })) => {
                 let delay = delay.unwrap_or_else(|| self.config.backoff.delay(attempt));
-                (Counter::Retried, self.fail(fence, error, delay).await)
+                (
+                    Counter::Retried,
+                    self.fail(fence, error, delay, false).await,
+                )
             }
+            End::NotDone => (
+                Counter::Retried,
+                self.fail(
+                    fence,
+                    "reconciled: the effect did not happen; running the job again".into(),
+                    Duration::ZERO,
+                    true,
+                )
+                .await,
+            ),
             // At-most-once jobs went in doubt before they got here.
             End::Returned(Err(JobError::Failed(error))) => {
                 let delay = self.config.backoff.delay(attempt);
-                (Counter::Retried, self.fail(fence, error, delay).await)
+                (
+                    Counter::Retried,
+                    self.fail(fence, error, delay, false).await,
+                )
             }
             End::Returned(Err(JobError::Discard(error))) => (
                 Counter::Discarded,
@@ -200,7 +323,7 @@ impl Executor {
                 let delay = self.config.backoff.delay(attempt);
                 (
                     Counter::Retried,
-                    self.fail(fence, format!("handler panicked: {message}"), delay)
+                    self.fail(fence, format!("handler panicked: {message}"), delay, false)
                         .await,
                 )
             }
@@ -208,7 +331,20 @@ impl Executor {
                 let delay = self.config.backoff.delay(attempt);
                 (
                     Counter::Retried,
-                    self.fail(fence, format!("timed out after {limit:?}"), delay)
+                    self.fail(fence, format!("timed out after {limit:?}"), delay, false)
+                        .await,
+                )
+            }
+            End::CancelRequested => {
+                self.stats.add(Counter::CancelRequestObeyed, 1);
+                let reason = if at_most_once {
+                    format!("cancelled by operator: attempt {attempt} was stopped; its effect may or may not have happened")
+                } else {
+                    format!("cancelled by operator: attempt {attempt} was stopped")
+                };
+                (
+                    Counter::Cancelled,
+                    self.retrying(|| store.job_cancel_running(fence, &reason))
                         .await,
                 )
             }
@@ -225,12 +361,22 @@ impl Executor {
                 self.stats.add(Counter::LeaseLost, 1);
                 return;
             }
-            End::LeasePresumedLost => {
+            End::LeaseDeadline => {
                 tracing::warn!(
                     job = fence.job_id,
-                    "stopped the handler: heartbeats failed for a whole lease"
+                    "stopped the attempt before its lease could end: no heartbeat renewed it"
                 );
-                self.stats.add(Counter::WriteFailed, 1);
+                self.stats.add(Counter::StoppedAtDeadline, 1);
+                // One quick try to hand the lease back (the database may be
+                // answering again); otherwise the rescuer takes the job once
+                // the lease has ended.
+                let release = store.job_release(
+                    fence,
+                    "stopped before its lease could end: heartbeats were not answered",
+                );
+                if let Ok(Ok(state)) = tokio::time::timeout(self.config.lease / 10, release).await {
+                    tracing::info!(job = fence.job_id, %state, "lease handed back");
+                }
                 return;
             }
         };
@@ -268,11 +414,18 @@ impl Executor {
         }
     }
 
-    async fn fail(&self, fence: Fence, error: String, delay: Duration) -> Result<(), Error> {
+    async fn fail(
+        &self,
+        fence: Fence,
+        error: String,
+        delay: Duration,
+        rerun: bool,
+    ) -> Result<(), Error> {
         let params = RetryParams {
             fence,
             error,
             delay,
+            rerun,
         };
         let state = self.retrying(|| self.store.job_retry(&params)).await?;
         if state == JobState::Discarded {
@@ -299,6 +452,14 @@ impl Executor {
             }
         }
         write().await
+    }
+}
+
+/// Waits for the heartbeat in flight; never resolves when there is none.
+async fn in_flight(beat: &mut Option<Beat>) -> (Instant, Option<crate::Result<Heartbeat>>) {
+    match beat {
+        Some(beat) => beat.await,
+        None => std::future::pending().await,
     }
 }
 

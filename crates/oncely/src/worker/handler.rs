@@ -36,6 +36,27 @@ impl EffectPolicy {
     }
 }
 
+impl EffectPolicy {
+    /// The policy an attempt runs under: the strictest of the policy that the
+    /// worker registered for the kind declares and the flags stored on the
+    /// job (a job can be made stricter than its kind, never weaker). This is
+    /// the one place where the two are combined; the executor raises the
+    /// stored flags to it before a handler starts.
+    pub fn effective(declared: EffectPolicy, at_most_once: bool, reconcilable: bool) -> Self {
+        let (amo, rec) = declared.flags();
+        EffectPolicy::of_job(amo || at_most_once, rec || reconcilable)
+    }
+
+    /// The stored flags of this policy: `(at_most_once, reconcilable)`.
+    pub fn flags(self) -> (bool, bool) {
+        match self {
+            EffectPolicy::Idempotent => (false, false),
+            EffectPolicy::AtMostOnce => (true, false),
+            EffectPolicy::Reconcilable => (true, true),
+        }
+    }
+}
+
 impl fmt::Display for EffectPolicy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
@@ -63,10 +84,11 @@ pub trait Worker: Send + Sync + 'static {
     /// Does the work of one attempt. `Ok(())` completes the job.
     async fn work(&self, ctx: JobContext) -> Result<(), JobError>;
 
-    /// How this kind's effects behave under crashes. Jobs inserted through a
-    /// [`super::Client`] that registered this worker get `at_most_once` set
-    /// unless the policy is [`EffectPolicy::Idempotent`] (the default), and
-    /// `reconcilable` too if it is [`EffectPolicy::Reconcilable`].
+    /// How this kind's effects behave under crashes. Whoever inserted a job
+    /// and with whatever flags, an attempt run by this worker runs under the
+    /// strictest of this policy and the job's stored flags
+    /// ([`EffectPolicy::effective`]); the stored flags are raised to it before
+    /// the handler starts, so the rescuer and later attempts obey it too.
     fn policy(&self) -> EffectPolicy {
         EffectPolicy::Idempotent
     }

@@ -31,4 +31,5 @@ pub use config::ClientConfig;
 pub use context::JobContext;
 pub use handler::{EffectPolicy, FnWorker, JobError, Reconciliation, Worker};
 pub use signal::shutdown_signal;
+pub(crate) use stats::Counter;
 pub use stats::{Stats, StatsSnapshot};

@@ -16,6 +16,10 @@ pub struct Stats {
     write_failed: AtomicU64,
     in_doubt: AtomicU64,
     reconciled: AtomicU64,
+    policy_raised: AtomicU64,
+    stopped_at_deadline: AtomicU64,
+    cancel_requests_obeyed: AtomicU64,
+    maintenance_failures: AtomicU64,
 }
 
 /// A copy of [`Stats`] at one instant.
@@ -43,6 +47,19 @@ pub struct StatsSnapshot {
     pub in_doubt: u64,
     /// In-doubt jobs whose reconcile step settled them (done or not done).
     pub reconciled: u64,
+    /// Claimed jobs stored with a weaker effect policy than this client's
+    /// worker for their kind declares, made stricter before their handler ran
+    /// (a mismatch between whoever inserted them and this process).
+    pub policy_raised: u64,
+    /// Attempts stopped by the executor because their lease could end before
+    /// a heartbeat renewed it (e.g. the database stopped answering).
+    pub stopped_at_deadline: u64,
+    /// Attempts stopped because an operator cancelled their job.
+    pub cancel_requests_obeyed: u64,
+    /// Passes of a maintenance service (election, rescuer, periodic
+    /// enqueuer, pruner) that failed or panicked; each is logged with the
+    /// service's name and retried with backoff.
+    pub maintenance_failures: u64,
 }
 
 /// Which counter to bump.
@@ -59,6 +76,10 @@ pub(crate) enum Counter {
     WriteFailed,
     InDoubt,
     Reconciled,
+    PolicyRaised,
+    StoppedAtDeadline,
+    CancelRequestObeyed,
+    MaintenanceFailure,
 }
 
 impl Stats {
@@ -75,6 +96,10 @@ impl Stats {
             Counter::WriteFailed => &self.write_failed,
             Counter::InDoubt => &self.in_doubt,
             Counter::Reconciled => &self.reconciled,
+            Counter::PolicyRaised => &self.policy_raised,
+            Counter::StoppedAtDeadline => &self.stopped_at_deadline,
+            Counter::CancelRequestObeyed => &self.cancel_requests_obeyed,
+            Counter::MaintenanceFailure => &self.maintenance_failures,
         };
         cell.fetch_add(n, Ordering::Relaxed);
     }
@@ -94,6 +119,10 @@ impl Stats {
             write_failed: get(&self.write_failed),
             in_doubt: get(&self.in_doubt),
             reconciled: get(&self.reconciled),
+            policy_raised: get(&self.policy_raised),
+            stopped_at_deadline: get(&self.stopped_at_deadline),
+            cancel_requests_obeyed: get(&self.cancel_requests_obeyed),
+            maintenance_failures: get(&self.maintenance_failures),
         }
     }
 }

@@ -42,6 +42,7 @@ async fn stale_attempt_cannot_write(db: TestDb) {
                 fence: old,
                 error: "x".into(),
                 delay: Duration::ZERO,
+                rerun: false,
             })
             .await
             .map(|_| ()),
@@ -96,12 +97,42 @@ async fn write_after_final_state_is_lease_lost(db: TestDb) {
     }
 }
 
-both!(cancelled_running_job_rejects_its_worker);
-async fn cancelled_running_job_rejects_its_worker(db: TestDb) {
+both!(cancelling_a_running_job_waits_for_its_attempt);
+async fn cancelling_a_running_job_waits_for_its_attempt(db: TestDb) {
     let store = db.store().await;
     let j = insert_and_claim(&store).await;
-    let cancelled = store.job_cancel(j.id).await.expect("cancel");
-    assert_eq!(cancelled.state, JobState::Cancelled);
+    let asked = store.job_cancel(j.id).await.expect("cancel");
+    // Only a request: the attempt may still act, so the job stays running.
+    assert_eq!(asked.state, JobState::Running);
+    assert!(asked.cancel_requested_at.is_some());
+    assert!(asked.lease_expires_at.is_some(), "the lease is kept");
+    // Nothing can start a second attempt meanwhile.
+    match store.job_retry_now(j.id).await {
+        Err(Error::InvalidTransition { state, .. }) => assert_eq!(state, JobState::Running),
+        other => panic!("retry of a cancelling job: {other:?}"),
+    }
+    assert!(store
+        .job_claim(&claim_params(1))
+        .await
+        .expect("claim")
+        .is_empty());
+    // Asking again changes nothing.
+    let again = store.job_cancel(j.id).await.expect("cancel again");
+    assert_eq!(again.cancel_requested_at, asked.cancel_requested_at);
+    assert_eq!(again.errors.len(), asked.errors.len());
+    // The attempt learns it at its heartbeat, stops, and records the cancel.
+    let beat = store
+        .job_heartbeat(Fence::of(&j), Duration::from_secs(30))
+        .await
+        .expect("heartbeat");
+    assert!(beat.cancel_requested);
+    store
+        .job_cancel_running(Fence::of(&j), "stopped")
+        .await
+        .expect("cancelled by its worker");
+    let done = store.job_get(j.id).await.expect("get").expect("row");
+    assert_eq!(done.state, JobState::Cancelled);
+    // Its worker's later writes are refused; an operator may now retry it.
     match store
         .job_heartbeat(Fence::of(&j), Duration::from_secs(30))
         .await
@@ -112,6 +143,94 @@ async fn cancelled_running_job_rejects_its_worker(db: TestDb) {
         }
         other => panic!("expected LeaseLost, got {other:?}"),
     }
+    let retried = store.job_retry_now(j.id).await.expect("retry");
+    assert_eq!(retried.state, JobState::Available);
+    assert_eq!(retried.cancel_requested_at, None);
+}
+
+both!(a_cancel_request_wins_over_every_outcome_but_completion);
+async fn a_cancel_request_wins_over_every_outcome_but_completion(db: TestDb) {
+    let store = db.store().await;
+    // Retry, snooze, release, doubt: each ends cancelled when a cancel was asked.
+    for outcome in ["retry", "snooze", "release", "doubt"] {
+        let j = insert_and_claim(&store).await;
+        store.job_cancel(j.id).await.expect("cancel");
+        let f = Fence::of(&j);
+        match outcome {
+            "retry" => store
+                .job_retry(&RetryParams {
+                    fence: f,
+                    error: "x".into(),
+                    delay: Duration::ZERO,
+                    rerun: false,
+                })
+                .await
+                .map(|_| ()),
+            "snooze" => store.job_snooze(f, Duration::ZERO).await,
+            "release" => store.job_release(f, "shutdown").await.map(|_| ()),
+            _ => store.job_doubt(f, "unknown", Duration::ZERO).await,
+        }
+        .expect(outcome);
+        let row = store.job_get(j.id).await.expect("get").expect("row");
+        assert_eq!(row.state, JobState::Cancelled, "{outcome}");
+        assert!(row.finalized_at.is_some(), "{outcome}");
+    }
+    // A completion that wins the race stands: the work was done.
+    let j = insert_and_claim(&store).await;
+    store.job_cancel(j.id).await.expect("cancel");
+    store.job_complete(Fence::of(&j)).await.expect("complete");
+    let row = store.job_get(j.id).await.expect("get").expect("row");
+    assert_eq!(row.state, JobState::Completed);
+    // A worker that vanished: once its lease has ended the rescuer cancels it.
+    let j = insert_and_claim(&store).await;
+    store.job_cancel(j.id).await.expect("cancel");
+    db.expire_leases().await;
+    let report = store.job_rescue_expired(100).await.expect("rescue");
+    assert_eq!(report.total(), 1);
+    let row = store.job_get(j.id).await.expect("get").expect("row");
+    assert_eq!(row.state, JobState::Cancelled);
+    assert!(store
+        .job_claim(&claim_params(1))
+        .await
+        .expect("claim")
+        .is_empty());
+}
+
+both!(raising_the_policy_is_fenced_and_never_lowers);
+async fn raising_the_policy_is_fenced_and_never_lowers(db: TestDb) {
+    let store = db.store().await;
+    let j = insert_and_claim(&store).await;
+    assert!(!j.at_most_once && !j.reconcilable);
+    store
+        .job_raise_policy(Fence::of(&j), false, true)
+        .await
+        .expect("raise");
+    let row = store.job_get(j.id).await.expect("get").expect("row");
+    assert!(
+        row.at_most_once && row.reconcilable,
+        "reconcilable implies at-most-once"
+    );
+    // Asking for less changes nothing.
+    store
+        .job_raise_policy(Fence::of(&j), false, false)
+        .await
+        .expect("no-op");
+    let row = store.job_get(j.id).await.expect("get").expect("row");
+    assert!(row.at_most_once && row.reconcilable);
+    // A superseded attempt cannot write it.
+    let stale = Fence {
+        fence: j.fence - 1,
+        ..Fence::of(&j)
+    };
+    match store.job_raise_policy(stale, true, false).await {
+        Err(Error::LeaseLost(_)) => {}
+        other => panic!("expected LeaseLost, got {other:?}"),
+    }
+    // The rescuer obeys the raised flags: in doubt, not retried.
+    db.expire_leases().await;
+    store.job_rescue_expired(100).await.expect("rescue");
+    let row = store.job_get(j.id).await.expect("get").expect("row");
+    assert_eq!(row.state, JobState::InDoubt);
 }
 
 both!(batched_completions_are_fenced_per_job);

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use oncely::store::{Fence, Resolution};
+use oncely::store::{Fence, Resolution, RetryParams};
 use oncely::{Error, JobState};
 use oncely_testkit::TestDb;
 
@@ -228,4 +228,67 @@ async fn recovery_points_are_fenced_and_kept(db: TestDb) {
         store.step_get(first.id, "charge").await.expect("get"),
         Some(charge)
     );
+}
+
+both!(not_done_runs_again_on_the_last_attempt_a_bounded_number_of_times);
+async fn not_done_runs_again_on_the_last_attempt_a_bounded_number_of_times(db: TestDb) {
+    let store = db.store().await;
+    store
+        .job_insert(&job().reconcilable().with_max_attempts(2))
+        .await
+        .expect("insert");
+    let not_done = |fence| RetryParams {
+        fence,
+        error: "reconciled: not done".into(),
+        delay: Duration::ZERO,
+        rerun: true,
+    };
+    // Each round: an attempt (the last one allowed, from round 2 on) goes in
+    // doubt, its reconcile step finds the effect did not happen.
+    let mut states = Vec::new();
+    for _round in 0..4 {
+        let Some(work) = store
+            .job_claim(&claim_params(1))
+            .await
+            .expect("claim")
+            .into_iter()
+            .next()
+        else {
+            break;
+        };
+        store
+            .job_doubt(Fence::of(&work), "dropped answer", Duration::ZERO)
+            .await
+            .expect("doubt");
+        let rec = store
+            .job_claim_in_doubt(&claim_params(1), &reconcile(&[]))
+            .await
+            .expect("claim")
+            .remove(0);
+        let state = store
+            .job_retry(&not_done(Fence::of(&rec)))
+            .await
+            .expect("retry");
+        let row = store.job_get(rec.id).await.expect("get").expect("row");
+        states.push((state, row.attempt, row.reruns));
+    }
+    // Not done on its last attempt: one more is granted, at most as many
+    // times as the job had attempts (2); then it ends like any other.
+    assert_eq!(
+        states,
+        vec![
+            (JobState::Retryable, 1, 0),
+            (JobState::Retryable, 2, 1),
+            (JobState::Retryable, 3, 2),
+            (JobState::Discarded, 4, 2),
+        ]
+    );
+    let row = store
+        .job_list(&Default::default())
+        .await
+        .expect("list")
+        .remove(0);
+    assert!(row.errors.iter().any(|e| e
+        .error
+        .contains("that was its last attempt: one more granted, 1 so far")));
 }

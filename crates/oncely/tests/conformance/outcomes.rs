@@ -25,6 +25,7 @@ async fn retry_backs_off_then_discards_when_out_of_attempts(db: TestDb) {
             fence: Fence::of(&first),
             error: "boom 1".into(),
             delay: Duration::from_secs(3600),
+            rerun: false,
         })
         .await
         .expect("retry");
@@ -52,6 +53,7 @@ async fn retry_backs_off_then_discards_when_out_of_attempts(db: TestDb) {
             fence: Fence::of(&second),
             error: "boom 2".into(),
             delay: Duration::ZERO,
+            rerun: false,
         })
         .await
         .expect("retry");

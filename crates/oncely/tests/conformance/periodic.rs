@@ -151,13 +151,13 @@ async fn schedules_round_trip_and_keep_their_history(db: TestDb) {
         json!({"x": 1}),
     );
     store.schedule_upsert(&s).await.expect("upsert");
-    let first = store.schedule_list().await.expect("list");
+    let first = store.schedule_list().await.expect("list").records;
     assert_eq!(first.len(), 1);
     assert_eq!(first[0].schedule, s);
     s.catch_up = CatchUp::All { max: 7 };
     s.reconcilable = true;
     store.schedule_upsert(&s).await.expect("upsert");
-    let second = store.schedule_list().await.expect("list");
+    let second = store.schedule_list().await.expect("list").records;
     assert_eq!(second[0].schedule, s, "an update is stored");
     let period = job_for_period(&second[0].schedule, chrono::Utc::now());
     assert!(
@@ -215,7 +215,7 @@ async fn catch_up_policies_fire_the_missed_periods_they_allow(db: TestDb) {
     let keys: std::collections::HashSet<_> =
         jobs.iter().filter_map(|j| j.unique_key.clone()).collect();
     assert_eq!(keys.len(), 6, "one job per period");
-    let listed = store.schedule_list().await.expect("list");
+    let listed = store.schedule_list().await.expect("list").records;
     assert!(listed
         .iter()
         .filter(|r| r.schedule.name != "skip")

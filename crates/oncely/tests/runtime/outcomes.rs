@@ -164,9 +164,28 @@ async fn cancelling_a_running_job_tells_its_handler(db: TestDb) {
         state_of(&store, id).await == JobState::Running
     })
     .await;
-    store.job_cancel(id).await.expect("cancel");
+    let asked = store.job_cancel(id).await.expect("cancel");
+    assert_eq!(
+        asked.state,
+        JobState::Running,
+        "a request until the attempt stops"
+    );
     eventually("handler told", || async { seen.load(Ordering::SeqCst) }).await;
+    // The worker stops the attempt and records the cancel itself (fenced).
+    eventually("cancelled", || async {
+        state_of(&store, id).await == JobState::Cancelled
+    })
+    .await;
     running.shutdown().await;
-    assert_eq!(state_of(&store, id).await, JobState::Cancelled);
-    assert_eq!(client.stats().snapshot().lease_lost, 1);
+    let stats = client.stats().snapshot();
+    assert_eq!(stats.cancel_requests_obeyed, 1);
+    assert_eq!(stats.lease_lost, 0);
+    let j = store.job_get(id).await.expect("get").expect("row");
+    assert!(
+        j.errors.iter().any(|e| e
+            .error
+            .contains("cancelled by operator: attempt 1 was stopped")),
+        "{:?}",
+        j.errors
+    );
 }

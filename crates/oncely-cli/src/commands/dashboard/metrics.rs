@@ -29,6 +29,7 @@ pub fn database(
     leader: Option<&LeaderTerm>,
     leader_live: bool,
     schedules: &[(String, Option<f64>)],
+    broken_schedules: usize,
 ) -> String {
     let mut out = String::new();
     header(&mut out, "oncely_jobs", "gauge", "Jobs by queue and state.");
@@ -64,6 +65,13 @@ pub fn database(
             );
         }
     }
+    header(
+        &mut out,
+        "oncely_schedules_broken",
+        "gauge",
+        "Stored schedules that cannot be used (row does not decode or definition does not validate); skipped.",
+    );
+    let _ = writeln!(out, "oncely_schedules_broken {broken_schedules}");
     out
 }
 
@@ -88,6 +96,8 @@ pub fn worker(worker_id: &str, s: &StatsSnapshot) -> String {
         ("reconciled", s.reconciled),
         ("lease_lost", s.lease_lost),
         ("write_failed", s.write_failed),
+        ("stopped_at_deadline", s.stopped_at_deadline),
+        ("cancel_request_obeyed", s.cancel_requests_obeyed),
     ] {
         let _ = writeln!(
             out,
@@ -104,6 +114,28 @@ pub fn worker(worker_id: &str, s: &StatsSnapshot) -> String {
         out,
         "oncely_worker_claimed_total{{worker=\"{id}\"}} {}",
         s.claimed
+    );
+    header(
+        &mut out,
+        "oncely_worker_policy_raised_total",
+        "counter",
+        "Jobs stored with a weaker effect policy than this worker's kind declares, run under the stricter one.",
+    );
+    let _ = writeln!(
+        out,
+        "oncely_worker_policy_raised_total{{worker=\"{id}\"}} {}",
+        s.policy_raised
+    );
+    header(
+        &mut out,
+        "oncely_worker_maintenance_failures_total",
+        "counter",
+        "Failed or panicked passes of maintenance services (election, rescuer, periodic enqueuer, pruner).",
+    );
+    let _ = writeln!(
+        out,
+        "oncely_worker_maintenance_failures_total{{worker=\"{id}\"}} {}",
+        s.maintenance_failures
     );
     out
 }

@@ -51,8 +51,10 @@ pub struct Overview {
     pub leader: Option<LeaderTerm>,
     /// Whether its lease still runs.
     pub leader_live: bool,
-    /// Every schedule.
+    /// Every usable schedule.
     pub schedules: Vec<ScheduleRecord>,
+    /// Schedules that cannot be used (skipped by the periodic enqueuer).
+    pub broken_schedules: Vec<oncely::schedule::BrokenSchedule>,
 }
 
 async fn overview(store: &Store) -> oncely::Result<Overview> {
@@ -67,12 +69,14 @@ async fn overview(store: &Store) -> oncely::Result<Overview> {
     }
     let leader = store.leader_get().await?;
     let leader_live = leader.as_ref().is_some_and(|l| l.expires_at > now);
+    let listing = store.schedule_list().await?;
     Ok(Overview {
         now,
         counts,
         leader,
         leader_live,
-        schedules: store.schedule_list().await?,
+        schedules: listing.records,
+        broken_schedules: listing.broken,
     })
 }
 
@@ -132,7 +136,13 @@ async fn prometheus(State(store): State<Arc<Store>>) -> Response {
                 .collect();
             (
                 [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-                metrics::database(&s.counts, s.leader.as_ref(), s.leader_live, &schedules),
+                metrics::database(
+                    &s.counts,
+                    s.leader.as_ref(),
+                    s.leader_live,
+                    &schedules,
+                    s.broken_schedules.len(),
+                ),
             )
                 .into_response()
         }

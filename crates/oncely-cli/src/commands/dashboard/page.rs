@@ -128,6 +128,14 @@ fn schedules(out: &mut String, s: &Snapshot) {
             esc(&time(sc.spec.next_after(s.overview.now).ok().flatten()))
         );
     }
+    for b in &s.overview.broken_schedules {
+        let _ = write!(
+            out,
+            "<tr class=\"broken\"><td>{}</td><td colspan=\"5\">broken, skipped: {}</td></tr>",
+            esc(&b.name),
+            esc(&b.reason)
+        );
+    }
     out.push_str("</table>");
 }
 

@@ -39,6 +39,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "insert_notify_by_driver",
         sql: include_str!("migrations/0006_insert_notify_by_driver.sql"),
     },
+    Migration {
+        version: 7,
+        name: "cancel_requests_reruns",
+        sql: include_str!("migrations/0007_cancel_requests_reruns.sql"),
+    },
 ];
 
 /// Fails unless the schema is at the newest embedded version.

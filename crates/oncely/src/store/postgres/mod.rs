@@ -151,12 +151,13 @@ enum Extra<'a> {
     Seconds(f64),
     Text(&'a str),
     TextSeconds(&'a str, f64),
+    TextSecondsFlag(&'a str, f64, bool),
+    Flags(bool, bool),
 }
 
 /// The first column returned by a fenced statement.
 enum PgRowValue {
     Text(String),
-    Time(DateTime<Utc>),
     Id,
 }
 
@@ -166,23 +167,33 @@ async fn fenced_on(
     fence: Fence,
     extra: Extra<'_>,
 ) -> Result<PgRowValue> {
+    let row = fenced_row(conn, sql, fence, extra).await?;
+    if let Ok(text) = row.try_get::<String, _>(0) {
+        Ok(PgRowValue::Text(text))
+    } else {
+        Ok(PgRowValue::Id)
+    }
+}
+
+/// Runs a fenced statement; its returned row, or `LeaseLost` explained by the
+/// job's current state and token.
+async fn fenced_row(
+    conn: &mut PgConnection,
+    sql: &'static str,
+    fence: Fence,
+    extra: Extra<'_>,
+) -> Result<sqlx::postgres::PgRow> {
     let query = sqlx::query(sql).bind(fence.job_id).bind(fence.fence);
     let query = match extra {
         Extra::None => query,
         Extra::Seconds(s) => query.bind(s),
         Extra::Text(t) => query.bind(t),
         Extra::TextSeconds(t, s) => query.bind(t).bind(s),
+        Extra::TextSecondsFlag(t, s, b) => query.bind(t).bind(s).bind(b),
+        Extra::Flags(a, b) => query.bind(a).bind(b),
     };
     match query.fetch_optional(&mut *conn).await? {
-        Some(row) => {
-            if let Ok(text) = row.try_get::<String, _>(0) {
-                Ok(PgRowValue::Text(text))
-            } else if let Ok(time) = row.try_get::<DateTime<Utc>, _>(0) {
-                Ok(PgRowValue::Time(time))
-            } else {
-                Ok(PgRowValue::Id)
-            }
-        }
+        Some(row) => Ok(row),
         None => {
             let current = sqlx::query(include_str!("sql/job_fence_state.sql"))
                 .bind(fence.job_id)
@@ -375,21 +386,34 @@ impl Driver for PgDriver {
             .await
     }
 
-    async fn job_heartbeat(&self, fence: Fence, lease: Duration) -> Result<DateTime<Utc>> {
-        match self
-            .fenced(
-                include_str!("sql/job_heartbeat.sql"),
-                fence,
-                Extra::Seconds(lease.as_secs_f64()),
-            )
-            .await?
-        {
-            PgRowValue::Time(t) => Ok(t),
-            _ => Err(decode::corrupt(
-                Some(fence.job_id),
-                "lease was not returned",
-            )),
-        }
+    async fn job_heartbeat(&self, fence: Fence, lease: Duration) -> Result<super::Heartbeat> {
+        let mut conn = self.pool.acquire().await?;
+        let row = fenced_row(
+            &mut conn,
+            include_str!("sql/job_heartbeat.sql"),
+            fence,
+            Extra::Seconds(lease.as_secs_f64()),
+        )
+        .await?;
+        Ok(super::Heartbeat {
+            lease_expires_at: row.try_get("lease_expires_at")?,
+            cancel_requested: row.try_get("cancel_requested")?,
+        })
+    }
+
+    async fn job_raise_policy(
+        &self,
+        fence: Fence,
+        at_most_once: bool,
+        reconcilable: bool,
+    ) -> Result<()> {
+        self.fenced(
+            include_str!("sql/job_raise_policy.sql"),
+            fence,
+            Extra::Flags(at_most_once, reconcilable),
+        )
+        .await
+        .map(|_| ())
     }
 
     async fn job_complete(&self, fence: Fence) -> Result<()> {
@@ -446,7 +470,7 @@ impl Driver for PgDriver {
             .fenced(
                 include_str!("sql/job_retry.sql"),
                 params.fence,
-                Extra::TextSeconds(&params.error, params.delay.as_secs_f64()),
+                Extra::TextSecondsFlag(&params.error, params.delay.as_secs_f64(), params.rerun),
             )
             .await?;
         returned_state(params.fence, value)
@@ -631,7 +655,7 @@ impl Driver for PgDriver {
         periodic::remove(&self.pool, name).await
     }
 
-    async fn schedule_list(&self) -> Result<Vec<crate::schedule::ScheduleRecord>> {
+    async fn schedule_list(&self) -> Result<crate::schedule::ScheduleListing> {
         periodic::list(&self.pool).await
     }
 

@@ -7,7 +7,7 @@ use sqlx::{PgPool, Row};
 
 use super::insert_tx;
 use crate::error::{Error, Result};
-use crate::schedule::{Schedule, ScheduleRecord};
+use crate::schedule::{Schedule, ScheduleListing, ScheduleRecord};
 use crate::store::{FireParams, LeaderTerm, PruneParams};
 
 fn json_text(value: &impl serde::Serialize) -> Result<String> {
@@ -40,38 +40,43 @@ pub(super) async fn remove(pool: &PgPool, name: &str) -> Result<bool> {
         .is_some())
 }
 
-pub(super) async fn list(pool: &PgPool) -> Result<Vec<ScheduleRecord>> {
+pub(super) async fn list(pool: &PgPool) -> Result<ScheduleListing> {
     let rows = sqlx::query(include_str!("sql/schedule_list.sql"))
         .fetch_all(pool)
         .await?;
-    rows.iter()
-        .map(|row| {
-            let name: String = row.try_get("name")?;
-            let bad = |what: &str, e: serde_json::Error| Error::CorruptRow {
-                table: "oncely_schedules",
-                id: None,
-                reason: format!("schedule {name:?}: {what}: {e}"),
-            };
-            let spec: String = row.try_get("spec")?;
-            let catch_up: String = row.try_get("catch_up")?;
-            Ok(ScheduleRecord {
-                schedule: Schedule {
-                    spec: serde_json::from_str(&spec).map_err(|e| bad("spec", e))?,
-                    catch_up: serde_json::from_str(&catch_up).map_err(|e| bad("catch_up", e))?,
-                    queue: row.try_get("queue")?,
-                    kind: row.try_get("kind")?,
-                    args: row.try_get("args")?,
-                    at_most_once: row.try_get("at_most_once")?,
-                    reconcilable: row.try_get("reconcilable")?,
-                    max_attempts: row.try_get("max_attempts")?,
-                    name,
-                },
-                last_period: row.try_get("last_period")?,
-                next_period: row.try_get("next_period")?,
-                created_at: row.try_get("created_at")?,
-            })
-        })
-        .collect()
+    let mut listing = ScheduleListing::default();
+    for row in &rows {
+        let name: String = row.try_get("name").unwrap_or_else(|_| "?".into());
+        listing.push(name, record(row));
+    }
+    Ok(listing)
+}
+
+fn record(row: &sqlx::postgres::PgRow) -> Result<ScheduleRecord> {
+    let name: String = row.try_get("name")?;
+    let bad = |what: &str, e: serde_json::Error| Error::CorruptRow {
+        table: "oncely_schedules",
+        id: None,
+        reason: format!("schedule {name:?}: {what}: {e}"),
+    };
+    let spec: String = row.try_get("spec")?;
+    let catch_up: String = row.try_get("catch_up")?;
+    Ok(ScheduleRecord {
+        schedule: Schedule {
+            spec: serde_json::from_str(&spec).map_err(|e| bad("spec", e))?,
+            catch_up: serde_json::from_str(&catch_up).map_err(|e| bad("catch_up", e))?,
+            queue: row.try_get("queue")?,
+            kind: row.try_get("kind")?,
+            args: row.try_get("args")?,
+            at_most_once: row.try_get("at_most_once")?,
+            reconcilable: row.try_get("reconcilable")?,
+            max_attempts: row.try_get("max_attempts")?,
+            name: name.clone(),
+        },
+        last_period: row.try_get("last_period")?,
+        next_period: row.try_get("next_period")?,
+        created_at: row.try_get("created_at")?,
+    })
 }
 
 fn lost(term: &LeaderTerm) -> Error {

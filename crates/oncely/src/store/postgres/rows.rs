@@ -43,5 +43,7 @@ pub(super) fn job(row: &PgRow) -> Result<Job> {
         attempted_at: row.try_get("attempted_at")?,
         reconciling: row.try_get("reconciling")?,
         finalized_at: row.try_get("finalized_at")?,
+        cancel_requested_at: row.try_get("cancel_requested_at")?,
+        reruns: row.try_get("reruns")?,
     })
 }

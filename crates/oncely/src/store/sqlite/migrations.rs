@@ -33,6 +33,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "reconcilable_jobs",
         sql: include_str!("migrations/0005_reconcilable_jobs.sql"),
     },
+    Migration {
+        version: 6,
+        name: "cancel_requests_reruns",
+        sql: include_str!("migrations/0006_cancel_requests_reruns.sql"),
+    },
 ];
 
 async fn current(pool: &SqlitePool) -> Result<i64> {

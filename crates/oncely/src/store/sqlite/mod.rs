@@ -46,7 +46,7 @@ impl SqliteDriver {
         let options = SqliteConnectOptions::from_str(&format!("sqlite://{path}"))?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
+            .synchronous(SqliteSynchronous::Full)
             .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new()
@@ -96,12 +96,24 @@ async fn fenced_on(
     fence: Fence,
     extra: &[String],
 ) -> Result<String> {
+    let row = fenced_row(conn, sql, fence, extra).await?;
+    rows::first_column_text(&row)
+}
+
+/// A fenced statement's returned row, or `LeaseLost` explained by the job's
+/// current state and token.
+async fn fenced_row(
+    conn: &mut SqliteConnection,
+    sql: &'static str,
+    fence: Fence,
+    extra: &[String],
+) -> Result<sqlx::sqlite::SqliteRow> {
     let mut query = sqlx::query(sql).bind(fence.job_id).bind(fence.fence);
     for value in extra {
         query = query.bind(value.as_str());
     }
     match query.fetch_optional(&mut *conn).await? {
-        Some(row) => Ok(rows::first_column_text(&row)?),
+        Some(row) => Ok(row),
         None => {
             let current = sqlx::query(include_str!("sql/job_fence_state.sql"))
                 .bind(fence.job_id)
@@ -233,15 +245,37 @@ impl Driver for SqliteDriver {
             .await
     }
 
-    async fn job_heartbeat(&self, fence: Fence, lease: Duration) -> Result<DateTime<Utc>> {
-        let raw = self
-            .fenced(
-                include_str!("sql/job_heartbeat.sql"),
-                fence,
-                &[sqlite_modifier(lease)],
-            )
-            .await?;
-        decode::timestamp(fence.job_id, "lease_expires_at", &raw)
+    async fn job_heartbeat(&self, fence: Fence, lease: Duration) -> Result<super::Heartbeat> {
+        let mut w = self.begin_write().await?;
+        let row = fenced_row(
+            &mut w.tx,
+            include_str!("sql/job_heartbeat.sql"),
+            fence,
+            &[sqlite_modifier(lease)],
+        )
+        .await?;
+        w.tx.commit().await?;
+        let raw: String = row.try_get("lease_expires_at")?;
+        Ok(super::Heartbeat {
+            lease_expires_at: decode::timestamp(fence.job_id, "lease_expires_at", &raw)?,
+            cancel_requested: row.try_get("cancel_requested")?,
+        })
+    }
+
+    async fn job_raise_policy(
+        &self,
+        fence: Fence,
+        at_most_once: bool,
+        reconcilable: bool,
+    ) -> Result<()> {
+        let flag = |b: bool| if b { "1" } else { "0" }.to_owned();
+        self.fenced(
+            include_str!("sql/job_raise_policy.sql"),
+            fence,
+            &[flag(at_most_once), flag(reconcilable)],
+        )
+        .await
+        .map(|_| ())
     }
 
     async fn job_complete(&self, fence: Fence) -> Result<()> {
@@ -295,7 +329,11 @@ impl Driver for SqliteDriver {
             .fenced(
                 include_str!("sql/job_retry.sql"),
                 params.fence,
-                &[params.error.clone(), sqlite_modifier(params.delay)],
+                &[
+                    params.error.clone(),
+                    sqlite_modifier(params.delay),
+                    if params.rerun { "1" } else { "0" }.to_owned(),
+                ],
             )
             .await?;
         decode::state(params.fence.job_id, &raw)
@@ -466,7 +504,7 @@ impl Driver for SqliteDriver {
         self.schedule_remove_impl(name).await
     }
 
-    async fn schedule_list(&self) -> Result<Vec<crate::schedule::ScheduleRecord>> {
+    async fn schedule_list(&self) -> Result<crate::schedule::ScheduleListing> {
         self.schedule_list_impl().await
     }
 

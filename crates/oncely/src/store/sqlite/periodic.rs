@@ -9,7 +9,7 @@ use sqlx::Row;
 
 use super::{insert_tx, SqliteDriver};
 use crate::error::{Error, Result};
-use crate::schedule::{Schedule, ScheduleRecord};
+use crate::schedule::{Schedule, ScheduleListing, ScheduleRecord};
 use crate::store::decode::{self, sqlite_timestamp};
 use crate::store::{FireParams, LeaderTerm, PruneParams};
 
@@ -36,6 +36,30 @@ fn corrupt(name: &str, what: &str, e: impl std::fmt::Display) -> Error {
         id: None,
         reason: format!("schedule {name:?}: {what}: {e}"),
     }
+}
+
+fn schedule_record(row: &SqliteRow) -> Result<ScheduleRecord> {
+    let name: String = row.try_get("name")?;
+    let spec: String = row.try_get("spec")?;
+    let args: String = row.try_get("args")?;
+    let catch_up: String = row.try_get("catch_up")?;
+    let created: String = row.try_get("created_at")?;
+    Ok(ScheduleRecord {
+        schedule: Schedule {
+            spec: serde_json::from_str(&spec).map_err(|e| corrupt(&name, "spec", e))?,
+            catch_up: serde_json::from_str(&catch_up).map_err(|e| corrupt(&name, "catch_up", e))?,
+            args: serde_json::from_str(&args).map_err(|e| corrupt(&name, "args", e))?,
+            queue: row.try_get("queue")?,
+            kind: row.try_get("kind")?,
+            at_most_once: row.try_get("at_most_once")?,
+            reconcilable: row.try_get("reconcilable")?,
+            max_attempts: row.try_get("max_attempts")?,
+            name,
+        },
+        last_period: decode::opt_timestamp(0, "last_period", row.try_get("last_period")?)?,
+        next_period: decode::opt_timestamp(0, "next_period", row.try_get("next_period")?)?,
+        created_at: decode::timestamp(0, "created_at", &created)?,
+    })
 }
 
 fn leader_row(row: &SqliteRow) -> Result<LeaderTerm> {
@@ -80,44 +104,16 @@ impl SqliteDriver {
         Ok(gone)
     }
 
-    pub(super) async fn schedule_list_impl(&self) -> Result<Vec<ScheduleRecord>> {
+    pub(super) async fn schedule_list_impl(&self) -> Result<ScheduleListing> {
         let rows = sqlx::query(include_str!("sql/schedule_list.sql"))
             .fetch_all(self.pool())
             .await?;
-        rows.iter()
-            .map(|row| {
-                let name: String = row.try_get("name")?;
-                let spec: String = row.try_get("spec")?;
-                let args: String = row.try_get("args")?;
-                let catch_up: String = row.try_get("catch_up")?;
-                let created: String = row.try_get("created_at")?;
-                Ok(ScheduleRecord {
-                    schedule: Schedule {
-                        spec: serde_json::from_str(&spec).map_err(|e| corrupt(&name, "spec", e))?,
-                        catch_up: serde_json::from_str(&catch_up)
-                            .map_err(|e| corrupt(&name, "catch_up", e))?,
-                        args: serde_json::from_str(&args).map_err(|e| corrupt(&name, "args", e))?,
-                        queue: row.try_get("queue")?,
-                        kind: row.try_get("kind")?,
-                        at_most_once: row.try_get("at_most_once")?,
-                        reconcilable: row.try_get("reconcilable")?,
-                        max_attempts: row.try_get("max_attempts")?,
-                        name,
-                    },
-                    last_period: decode::opt_timestamp(
-                        0,
-                        "last_period",
-                        row.try_get("last_period")?,
-                    )?,
-                    next_period: decode::opt_timestamp(
-                        0,
-                        "next_period",
-                        row.try_get("next_period")?,
-                    )?,
-                    created_at: decode::timestamp(0, "created_at", &created)?,
-                })
-            })
-            .collect()
+        let mut listing = ScheduleListing::default();
+        for row in &rows {
+            let name: String = row.try_get("name").unwrap_or_else(|_| "?".into());
+            listing.push(name, schedule_record(row));
+        }
+        Ok(listing)
     }
 
     async fn holds(&self, conn: &mut sqlx::SqliteConnection, term: &LeaderTerm) -> Result<bool> {

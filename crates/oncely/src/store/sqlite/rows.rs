@@ -53,6 +53,12 @@ pub(super) fn job(row: &SqliteRow) -> Result<Job> {
         attempted_at: decode::opt_timestamp(id, "attempted_at", row.try_get("attempted_at")?)?,
         reconciling: row.try_get("reconciling")?,
         finalized_at: decode::opt_timestamp(id, "finalized_at", row.try_get("finalized_at")?)?,
+        cancel_requested_at: decode::opt_timestamp(
+            id,
+            "cancel_requested_at",
+            row.try_get("cancel_requested_at")?,
+        )?,
+        reruns: row.try_get("reruns")?,
     })
 }
 

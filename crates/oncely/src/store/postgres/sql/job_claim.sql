@@ -19,6 +19,7 @@ SET state = 'running',
     lease_expires_at = now() + make_interval(secs => $4),
     attempted_at = now(),
     locked_by = $5,
+    cancel_requested_at = NULL,
     reconciling = false
 FROM picked
 WHERE j.id = picked.id

@@ -1,7 +1,10 @@
 -- Fenced: the attempt may or may not have had its effect: the job waits in
--- doubt (for reconciliation after $4 seconds, or a person). $1 id, $2 fence, $3 reason
+-- doubt (for reconciliation after $4 seconds, or a person); cancelled when an
+-- operator asked for it (the reason is kept). $1 id, $2 fence, $3 reason
 UPDATE oncely_jobs
-SET state = 'in_doubt', run_at = clock_timestamp() + make_interval(secs => $4),
+SET state = CASE WHEN cancel_requested_at IS NOT NULL THEN 'cancelled' ELSE 'in_doubt' END,
+    finalized_at = CASE WHEN cancel_requested_at IS NOT NULL THEN clock_timestamp() END,
+    run_at = clock_timestamp() + make_interval(secs => $4),
     lease_expires_at = NULL, reconciling = false,
     errors = errors || jsonb_build_array(jsonb_build_object(
         'attempt', attempt, 'at', clock_timestamp(), 'error', $3::text))

@@ -1,5 +1,6 @@
--- Fenced: extends the lease. $1 id, $2 fence, $3 lease seconds
+-- Fenced: extends the lease, and tells the attempt whether an operator asked
+-- it to stop. $1 id, $2 fence, $3 lease seconds
 UPDATE oncely_jobs
 SET lease_expires_at = clock_timestamp() + make_interval(secs => $3)
 WHERE id = $1 AND fence = $2 AND state = 'running'
-RETURNING lease_expires_at
+RETURNING lease_expires_at, cancel_requested_at IS NOT NULL AS cancel_requested

@@ -1,5 +1,7 @@
--- Running jobs whose lease expired: retryable now, discarded when out of
--- attempts, in doubt when at-most-once or reconciling. $1 batch size
+-- Running jobs whose lease expired: cancelled when an operator asked for it
+-- (the attempt is over: it obeys its lease), in doubt when at-most-once or
+-- reconciling, discarded when out of attempts, else retryable now.
+-- $1 batch size
 WITH expired AS (
     SELECT id FROM oncely_jobs
     WHERE state = 'running' AND lease_expires_at < clock_timestamp()
@@ -8,16 +10,19 @@ WITH expired AS (
     FOR UPDATE SKIP LOCKED
 )
 UPDATE oncely_jobs j
-SET state = CASE WHEN j.at_most_once OR j.reconciling THEN 'in_doubt'
+SET state = CASE WHEN j.cancel_requested_at IS NOT NULL THEN 'cancelled'
+                 WHEN j.at_most_once OR j.reconciling THEN 'in_doubt'
                  WHEN j.attempt >= j.max_attempts THEN 'discarded'
                  ELSE 'retryable' END,
     run_at = clock_timestamp(),
     lease_expires_at = NULL,
-    finalized_at = CASE WHEN NOT (j.at_most_once OR j.reconciling) AND j.attempt >= j.max_attempts
+    finalized_at = CASE WHEN j.cancel_requested_at IS NOT NULL THEN clock_timestamp()
+                        WHEN NOT (j.at_most_once OR j.reconciling) AND j.attempt >= j.max_attempts
                         THEN clock_timestamp() END,
     errors = j.errors || jsonb_build_array(jsonb_build_object(
         'attempt', j.attempt, 'at', clock_timestamp(),
-        'error', 'lease expired: worker ' || COALESCE(j.locked_by, '?') || ' stopped heartbeating'))
+        'error', 'lease expired: worker ' || COALESCE(j.locked_by, '?') || ' stopped heartbeating'
+                 || CASE WHEN j.cancel_requested_at IS NOT NULL THEN ' (cancelled by operator)' ELSE '' END))
 FROM expired
 WHERE j.id = expired.id AND j.state = 'running'
 RETURNING j.state

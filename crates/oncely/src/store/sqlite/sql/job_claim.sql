@@ -18,6 +18,7 @@ SET state = 'running',
     lease_expires_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?5),
     attempted_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'),
     locked_by = ?6,
+    cancel_requested_at = NULL,
     reconciling = 0
 FROM picked
 WHERE oncely_jobs.id = picked.id

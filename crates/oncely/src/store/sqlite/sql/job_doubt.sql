@@ -1,7 +1,10 @@
 -- Fenced: the attempt may or may not have had its effect: the job waits in
--- doubt (for reconciliation after ?4, or a person). ?1 id, ?2 fence, ?3 reason, ?4 delay modifier
+-- doubt (for reconciliation after ?4, or a person); cancelled when an
+-- operator asked for it (the reason is kept). ?1 id, ?2 fence, ?3 reason, ?4 delay modifier
 UPDATE oncely_jobs
-SET state = 'in_doubt', run_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?4),
+SET state = CASE WHEN cancel_requested_at IS NOT NULL THEN 'cancelled' ELSE 'in_doubt' END,
+    finalized_at = CASE WHEN cancel_requested_at IS NOT NULL THEN strftime('%Y-%m-%dT%H:%M:%fZ', 'now') END,
+    run_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?4),
     lease_expires_at = NULL, reconciling = 0,
     errors = json_insert(errors, '$[#]', json_object(
         'attempt', attempt, 'at', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), 'error', ?3))

@@ -1,0 +1,178 @@
+//! [`StallProxy`]: a TCP proxy on loopback in front of a server that a test
+//! can make stop forwarding — a stalled network: connections stay open, no
+//! byte passes either way, nobody gets an error — and resume. The kernel of
+//! the test machines has no `netem`; this is how tests cut a worker off from
+//! its database.
+//!
+//! Invariants: every task it starts is owned (a `JoinSet` inside the accept
+//! task, aborted when the proxy is dropped); it listens on 127.0.0.1 only.
+
+use std::net::SocketAddr;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::task::{JoinHandle, JoinSet};
+
+/// A proxy from a free loopback port to `target`. Dropping it closes every
+/// connection through it.
+pub struct StallProxy {
+    addr: SocketAddr,
+    stalled: watch::Sender<bool>,
+    accept: JoinHandle<()>,
+}
+
+impl StallProxy {
+    /// Starts forwarding to `target`.
+    pub async fn start(target: SocketAddr) -> StallProxy {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("binding the proxy on loopback");
+        let addr = listener.local_addr().expect("proxy address");
+        let (stalled, watch) = watch::channel(false);
+        let accept = tokio::spawn(accept_loop(listener, target, watch));
+        StallProxy {
+            addr,
+            stalled,
+            accept,
+        }
+    }
+
+    /// Where clients connect.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `url` (`postgres://user@host:port/db...`) pointed at this proxy.
+    pub fn url_for(&self, url: &str) -> String {
+        let scheme_end = url.find("://").map(|i| i + 3).unwrap_or(0);
+        let rest = &url[scheme_end..];
+        let authority_end = rest.find('/').unwrap_or(rest.len());
+        let authority = &rest[..authority_end];
+        let user = match authority.rfind('@') {
+            Some(at) => &authority[..=at],
+            None => "",
+        };
+        format!(
+            "{}{user}{}{}",
+            &url[..scheme_end],
+            self.addr,
+            &rest[authority_end..]
+        )
+    }
+
+    /// Stops forwarding: bytes in flight wait, connections stay open.
+    pub fn stall(&self) {
+        self.stalled.send_replace(true);
+    }
+
+    /// Forwards again.
+    pub fn resume(&self) {
+        self.stalled.send_replace(false);
+    }
+}
+
+impl Drop for StallProxy {
+    fn drop(&mut self) {
+        self.accept.abort();
+    }
+}
+
+async fn accept_loop(listener: TcpListener, target: SocketAddr, stalled: watch::Receiver<bool>) {
+    let mut pumps = JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let Ok((client, _)) = accepted else { continue };
+                let Ok(server) = TcpStream::connect(target).await else { continue };
+                let (client_read, client_write) = client.into_split();
+                let (server_read, server_write) = server.into_split();
+                pumps.spawn(pump(client_read, server_write, stalled.clone()));
+                pumps.spawn(pump(server_read, client_write, stalled.clone()));
+            }
+            Some(_) = pumps.join_next(), if !pumps.is_empty() => {}
+        }
+    }
+}
+
+/// Copies bytes one way, holding them while the proxy is stalled.
+async fn pump(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    mut stalled: watch::Receiver<bool>,
+) {
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        if wait_while_stalled(&mut stalled).await.is_err() {
+            return;
+        }
+        let n = match from.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        if wait_while_stalled(&mut stalled).await.is_err() {
+            return;
+        }
+        if to.write_all(&buf[..n]).await.is_err() {
+            return;
+        }
+    }
+}
+
+async fn wait_while_stalled(stalled: &mut watch::Receiver<bool>) -> Result<(), ()> {
+    while *stalled.borrow_and_update() {
+        stalled.changed().await.map_err(|_| ())?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn forwards_stalls_and_resumes() {
+        let echo = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let target = echo.local_addr().expect("addr");
+        let server = tokio::spawn(async move {
+            let (mut s, _) = echo.accept().await.expect("accept");
+            let mut buf = [0u8; 64];
+            loop {
+                let n = s.read(&mut buf).await.expect("read");
+                if n == 0 {
+                    return;
+                }
+                s.write_all(&buf[..n]).await.expect("write");
+            }
+        });
+        let proxy = StallProxy::start(target).await;
+        assert_eq!(
+            proxy.url_for("postgres://postgres@127.0.0.1:5432/db?x=1"),
+            format!("postgres://postgres@{}/db?x=1", proxy.addr())
+        );
+        assert_eq!(
+            proxy.url_for("postgres://h:1/db"),
+            format!("postgres://{}/db", proxy.addr())
+        );
+        let mut client = TcpStream::connect(proxy.addr()).await.expect("connect");
+        let mut buf = [0u8; 5];
+        client.write_all(b"hello").await.expect("write");
+        client.read_exact(&mut buf).await.expect("echo");
+        assert_eq!(&buf, b"hello");
+        proxy.stall();
+        client.write_all(b"again").await.expect("write");
+        let stalled =
+            tokio::time::timeout(Duration::from_millis(300), client.read_exact(&mut buf)).await;
+        assert!(stalled.is_err(), "nothing passes while stalled");
+        proxy.resume();
+        tokio::time::timeout(Duration::from_secs(5), client.read_exact(&mut buf))
+            .await
+            .expect("passes again")
+            .expect("read");
+        assert_eq!(&buf, b"again");
+        drop(client);
+        drop(proxy);
+        server.abort();
+    }
+}

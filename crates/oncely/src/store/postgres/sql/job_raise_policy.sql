@@ -1,0 +1,8 @@
+-- Fenced: makes the running attempt's job at least as strict as the policy of
+-- the worker that claimed it (never weaker), before its handler starts.
+-- $1 id, $2 fence, $3 at-most-once, $4 reconcilable
+UPDATE oncely_jobs
+SET at_most_once = at_most_once OR $3 OR $4,
+    reconcilable = reconcilable OR $4
+WHERE id = $1 AND fence = $2 AND state = 'running'
+RETURNING id
