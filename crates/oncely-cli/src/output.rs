@@ -1,6 +1,20 @@
-//! Plain aligned tables.
+//! Plain aligned tables, and [`say!`], the one way commands print a line.
+//!
+//! Invariant: nothing here panics on a closed stdout (`oncely jobs list |
+//! head`): every write returns its error, and `main` exits quietly on a
+//! broken pipe.
 
 use std::io::Write;
+
+/// Prints a line to stdout like `println!`, but returns a write error
+/// (as [`crate::error::CliError::Output`]) instead of panicking.
+#[macro_export]
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*).map_err($crate::error::CliError::Output)?
+    }};
+}
 
 /// Writes `rows` under `header`, columns padded to their widest cell.
 pub fn table(out: &mut impl Write, header: &[&str], rows: &[Vec<String>]) -> std::io::Result<()> {

@@ -104,6 +104,16 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// The first connection to the database failed or timed out.
+    #[error("cannot connect to {backend} at {address}: {cause}")]
+    Connect {
+        /// `PostgreSQL` or `SQLite`.
+        backend: &'static str,
+        /// Host and port, or the file's path (never a password).
+        address: String,
+        /// Why: the database's or the network's own words, or the timeout.
+        cause: String,
+    },
     /// The database failed or could not be reached.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
@@ -160,6 +170,10 @@ pub enum ValidationError {
     /// A job state name that does not exist.
     #[error("unknown job state {0:?}")]
     State(String),
+    /// Text that no backend can store the same way: a NUL character
+    /// (`\u0000`; PostgreSQL refuses it in JSON and text).
+    #[error("{0} contains a NUL character (\\u0000), which cannot be stored")]
+    NulCharacter(&'static str),
 }
 
 /// Shorthand for results of this library.

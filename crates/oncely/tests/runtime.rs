@@ -11,6 +11,8 @@ mod commands;
 mod drain;
 #[path = "runtime/lifecycle.rs"]
 mod lifecycle;
+#[path = "runtime/obedience.rs"]
+mod obedience;
 #[path = "runtime/outcomes.rs"]
 mod outcomes;
 #[path = "runtime/paused.rs"]

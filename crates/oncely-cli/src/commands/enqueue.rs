@@ -20,7 +20,7 @@ pub async fn run(store: &Store, args: EnqueueArgs) -> Result<(), CliError> {
             outcome.job.state
         );
     }
-    println!("{}", outcome.job.id);
+    crate::say!("{}", outcome.job.id);
     Ok(())
 }
 
@@ -87,15 +87,28 @@ fn build(args: EnqueueArgs) -> Result<NewJob, CliError> {
 
 /// Reads `--args-file` (`-` is stdin).
 fn read_args_file(path: &std::path::Path) -> Result<String, CliError> {
+    // Pretty-printed JSON may be larger than its compact form, which is what
+    // the 1 MiB limit counts: read up to twice that, and say so beyond.
     let limit = oncely::job::MAX_ARGS_BYTES as u64 * 2;
     let mut text = String::new();
     let read = if path.as_os_str() == "-" {
-        std::io::Read::read_to_string(&mut std::io::Read::take(std::io::stdin(), limit), &mut text)
+        std::io::Read::read_to_string(
+            &mut std::io::Read::take(std::io::stdin(), limit + 1),
+            &mut text,
+        )
     } else {
         std::fs::File::open(path).and_then(|f| {
-            std::io::Read::read_to_string(&mut std::io::Read::take(f, limit), &mut text)
+            std::io::Read::read_to_string(&mut std::io::Read::take(f, limit + 1), &mut text)
         })
     };
     read.map_err(|e| CliError::Usage(format!("cannot read --args-file {}: {e}", path.display())))?;
+    if text.len() as u64 > limit {
+        return Err(CliError::Usage(format!(
+            "--args-file {} is over {limit} bytes: job args are limited to {} bytes (1 MiB) as compact JSON; \
+             keep large payloads in your own storage and pass a reference",
+            path.display(),
+            oncely::job::MAX_ARGS_BYTES
+        )));
+    }
     Ok(text)
 }

@@ -19,9 +19,12 @@ pub async fn run(store: &Store, command: JobsCommand) -> Result<(), CliError> {
         }
         JobsCommand::Retry { id } => {
             let job = store.job_retry_now(id).await?;
-            println!(
+            crate::say!(
                 "job {} is {} (attempt {} of {})",
-                job.id, job.state, job.attempt, job.max_attempts
+                job.id,
+                job.state,
+                job.attempt,
+                job.max_attempts
             );
             Ok(())
         }
@@ -42,12 +45,12 @@ pub async fn run(store: &Store, command: JobsCommand) -> Result<(), CliError> {
             });
             let note = format!("resolved as {decision} by {by}: {reason}");
             let job = store.job_resolve(id, resolution, &note).await?;
-            println!("job {} is {} ({note})", job.id, job.state);
+            crate::say!("job {} is {} ({note})", job.id, job.state);
             Ok(())
         }
         JobsCommand::Cancel { id } => {
             let job = store.job_cancel(id).await?;
-            println!("job {} is {}", job.id, job.state);
+            crate::say!("job {} is {}", job.id, job.state);
             Ok(())
         }
     }
@@ -110,6 +113,6 @@ async fn list(store: &Store, args: ListArgs) -> Result<(), CliError> {
 fn print_json(value: &impl serde::Serialize) -> Result<(), CliError> {
     let text = serde_json::to_string_pretty(value)
         .map_err(|e| CliError::Output(std::io::Error::other(e)))?;
-    println!("{text}");
+    crate::say!("{text}");
     Ok(())
 }

@@ -20,11 +20,13 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Migrate => {
             let report = store.migrate().await?;
             if report.applied.is_empty() {
-                println!("schema is current (version {})", report.to);
+                crate::say!("schema is current (version {})", report.to);
             } else {
-                println!(
+                crate::say!(
                     "migrated schema from version {} to {} (applied {:?})",
-                    report.from, report.to, report.applied
+                    report.from,
+                    report.to,
+                    report.applied
                 );
             }
             Ok(())

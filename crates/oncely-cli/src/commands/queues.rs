@@ -21,7 +21,7 @@ pub async fn run(store: &Store, format: Format) -> Result<(), CliError> {
     if format == Format::Json {
         let text = serde_json::to_string_pretty(&by_queue)
             .map_err(|e| CliError::Output(std::io::Error::other(e)))?;
-        println!("{text}");
+        crate::say!("{text}");
         return Ok(());
     }
     let mut header = vec!["QUEUE"];
@@ -41,6 +41,6 @@ pub async fn run(store: &Store, format: Format) -> Result<(), CliError> {
         })
         .collect();
     table(&mut std::io::stdout().lock(), &header, &rows)?;
-    println!("{}", super::schedule::leader_line(store).await?);
+    crate::say!("{}", super::schedule::leader_line(store).await?);
     Ok(())
 }

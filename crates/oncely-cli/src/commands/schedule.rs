@@ -14,7 +14,7 @@ pub async fn run(store: &Store, command: ScheduleCommand) -> Result<(), CliError
         ScheduleCommand::Add(args) => {
             let schedule = build(args)?;
             store.schedule_upsert(&schedule).await?;
-            println!(
+            crate::say!(
                 "schedule {} stored: {} on queue {}",
                 schedule.name,
                 schedule.spec.describe(),
@@ -24,7 +24,7 @@ pub async fn run(store: &Store, command: ScheduleCommand) -> Result<(), CliError
         }
         ScheduleCommand::Remove { name } => {
             if store.schedule_remove(&name).await? {
-                println!("schedule {name} removed");
+                crate::say!("schedule {name} removed");
                 Ok(())
             } else {
                 Err(CliError::Usage(format!("no schedule named {name:?}")))
@@ -78,7 +78,7 @@ async fn list(store: &Store, format: Format) -> Result<(), CliError> {
             "leader": leader,
         }))
         .map_err(|e| CliError::Output(std::io::Error::other(e)))?;
-        println!("{text}");
+        crate::say!("{text}");
         return Ok(());
     }
     let time = |t: Option<chrono::DateTime<chrono::Utc>>| {
@@ -114,12 +114,12 @@ async fn list(store: &Store, format: Format) -> Result<(), CliError> {
         &rows,
     )?;
     for broken in &listing.broken {
-        println!(
+        crate::say!(
             "BROKEN {}: {} (skipped by the periodic enqueuer; fix it with `schedule add` or remove it)",
             broken.name, broken.reason
         );
     }
-    println!("{}", leader_line(store).await?);
+    crate::say!("{}", leader_line(store).await?);
     Ok(())
 }
 

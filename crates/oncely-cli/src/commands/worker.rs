@@ -69,7 +69,7 @@ async fn serve_metrics(
     let stats = client.stats().clone();
     let worker_id = client.config().worker_id.clone();
     let addr = listener.local_addr().map_err(CliError::Output)?;
-    println!("oncely worker metrics at http://{addr}/metrics");
+    crate::say!("oncely worker metrics at http://{addr}/metrics");
     let app = axum::Router::new().route(
         "/metrics",
         axum::routing::get(move || {

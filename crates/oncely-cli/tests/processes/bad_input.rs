@@ -18,6 +18,17 @@ async fn bad_input_is_refused_and_writes_nothing() {
     )
     .expect("write");
     let huge = huge_file.display().to_string();
+    // Over twice the limit: refused for its size, not as "invalid JSON".
+    let giant_file = dir.path().join("giant.json");
+    std::fs::write(
+        &giant_file,
+        format!(
+            "{{\"blob\": \"{}\"}}",
+            "x".repeat(3 * oncely::job::MAX_ARGS_BYTES)
+        ),
+    )
+    .expect("write");
+    let giant = giant_file.display().to_string();
     let long_queue = "q".repeat(129);
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (
@@ -55,6 +66,32 @@ async fn bad_input_is_refused_and_writes_nothing() {
         (
             vec!["enqueue", "--kind", "k", "--args-file", &huge],
             "over the limit",
+        ),
+        (
+            vec!["enqueue", "--kind", "k", "--args-file", &giant],
+            "job args are limited to 1048576 bytes",
+        ),
+        (
+            vec![
+                "enqueue",
+                "--kind",
+                "k",
+                "--args",
+                r#"{"name": "a\u0000b"}"#,
+            ],
+            "NUL character",
+        ),
+        (
+            vec![
+                "schedule",
+                "add",
+                "big",
+                "--every",
+                "18446744073709551615",
+                "--",
+                "true",
+            ],
+            "too long",
         ),
         (
             vec!["enqueue", "--kind", "k", "--args-file", "/no/such/file"],
@@ -238,4 +275,70 @@ async fn in_doubt_jobs_are_listed_and_resolved_by_a_person() {
         &["jobs", "resolve", &id, "--as", "retry", "--reason", "x"],
     );
     assert!(!again.status.success(), "only in-doubt jobs are resolved");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_pipe_ends_every_listing_quietly() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let store = db.store().await;
+    store
+        .job_insert(&oncely::NewJob::new("q", "k", serde_json::json!({})))
+        .await
+        .expect("insert");
+    for args in [
+        vec!["jobs", "list"],
+        vec!["jobs", "show", "1"],
+        vec!["queues"],
+        vec!["schedule", "list"],
+        vec!["migrate"],
+    ] {
+        let mut child = std::process::Command::new(super::support::BIN)
+            .args(&args)
+            .env("ONCELY_DATABASE_URL", &db.url)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        // The reader goes away before anything is written (`| head -0`).
+        drop(child.stdout.take());
+        let out = child.wait_with_output().expect("wait");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{args:?}: {:?} {stderr}", out.status);
+        assert!(stderr.is_empty(), "{args:?}: {stderr}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_database_fails_fast_saying_where_and_why() {
+    // Nothing listens: refused at once.
+    let started = std::time::Instant::now();
+    let out = oncely("postgres://postgres@127.0.0.1:1/app", &["queues"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("cannot connect to PostgreSQL at 127.0.0.1:1"),
+        "{stderr}"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    // A server that never answers (a stalled network).
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = silent.local_addr().expect("addr");
+    let proxy = oncely_testkit::StallProxy::start(addr).await;
+    proxy.stall();
+    let url = format!("postgres://postgres@{}/app", proxy.addr());
+    let started = std::time::Instant::now();
+    let out = tokio::task::spawn_blocking(move || oncely(&url, &["queues"]))
+        .await
+        .expect("join");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains(&format!("cannot connect to PostgreSQL at {}", proxy.addr()))
+            && stderr.contains("no answer within 5 s"),
+        "{stderr}"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(15));
 }

@@ -37,6 +37,16 @@ pub struct NewJob {
     pub timeout: Option<std::time::Duration>,
 }
 
+/// True when a string or key anywhere in `value` holds a NUL character.
+fn holds_nul(value: &serde_json::Value) -> bool {
+    match value {
+        serde_json::Value::String(s) => s.contains('\0'),
+        serde_json::Value::Array(items) => items.iter().any(holds_nul),
+        serde_json::Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || holds_nul(v)),
+        _ => false,
+    }
+}
+
 impl NewJob {
     /// A job of `kind` in `queue` with JSON `args` and default options.
     pub fn new(queue: impl Into<String>, kind: impl Into<String>, args: serde_json::Value) -> Self {
@@ -138,6 +148,9 @@ impl NewJob {
                 limit: MAX_ARGS_BYTES,
             });
         }
+        if holds_nul(&self.args) {
+            return Err(ValidationError::NulCharacter("job args"));
+        }
         if !(0..=9).contains(&self.priority) {
             return Err(ValidationError::Priority(self.priority.into()));
         }
@@ -148,10 +161,16 @@ impl NewJob {
             if key.is_empty() || key.len() > 512 {
                 return Err(ValidationError::UniqueKey(key.len()));
             }
+            if key.contains('\0') {
+                return Err(ValidationError::NulCharacter("the unique key"));
+            }
         }
         if let Some(key) = &self.idempotency_key {
             if key.is_empty() || key.len() > 255 {
                 return Err(ValidationError::IdempotencyKey(key.len()));
+            }
+            if key.contains('\0') {
+                return Err(ValidationError::NulCharacter("the idempotency key"));
             }
         }
         if self.timeout.is_some_and(|t| t.is_zero()) {
@@ -198,5 +217,20 @@ mod tests {
             NewJob::new("q", "k", huge).validate(),
             Err(ValidationError::ArgsTooLarge { .. })
         ));
+        for args in [
+            json!({ "name": "a\u{0}b" }),
+            json!([["deep", { "x\u{0}": 1 }]]),
+        ] {
+            assert_eq!(
+                NewJob::new("q", "k", args).validate(),
+                Err(ValidationError::NulCharacter("job args"))
+            );
+        }
+        // A backslash followed by "u0000" is ordinary text.
+        assert!(NewJob::new("q", "k", json!({ "path": "C:\\u0000" }))
+            .validate()
+            .is_ok());
+        assert!(ok().with_unique_key("a\u{0}").validate().is_err());
+        assert!(ok().with_idempotency_key("a\u{0}").validate().is_err());
     }
 }

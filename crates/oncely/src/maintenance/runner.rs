@@ -299,3 +299,50 @@ impl Maintainer {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panicking_or_failing_pass_becomes_an_error() {
+        let panicked = supervised(async {
+            let slots: Vec<u32> = Vec::new();
+            // An out-of-bounds index, as a bug in a service would.
+            Ok::<u32, Error>(slots[std::hint::black_box(3)])
+        })
+        .await;
+        match panicked {
+            Err(PassError::Panicked(message)) => {
+                assert!(message.contains("index out of bounds"), "{message}")
+            }
+            _ => panic!("the panic was not caught"),
+        }
+        let failed = supervised(async { Err::<(), Error>(Error::NotFound(7)) }).await;
+        assert!(matches!(failed, Err(PassError::Failed(Error::NotFound(7)))));
+        assert!(matches!(
+            supervised(async { Ok::<_, Error>(5) }).await,
+            Ok(5)
+        ));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn failing_services_back_off_and_recover() {
+        let stats = Stats::default();
+        let now = Instant::now();
+        let mut h = Health::new("rescuer", Duration::from_secs(5), now);
+        let error = PassError::Panicked("boom".into());
+        h.failed(now, &error, &stats);
+        assert_eq!(h.next - now, Duration::from_secs(10));
+        h.failed(now, &error, &stats);
+        assert_eq!(h.next - now, Duration::from_secs(20));
+        for _ in 0..10 {
+            h.failed(now, &error, &stats);
+        }
+        assert_eq!(h.next - now, MAX_BACKOFF, "capped");
+        assert_eq!(h.failures, 12);
+        assert_eq!(stats.snapshot().maintenance_failures, 12);
+        h.succeeded(now);
+        assert_eq!((h.failures, h.next - now), (0, Duration::from_secs(5)));
+    }
+}

@@ -169,3 +169,71 @@ async fn pruning_100k_jobs_while_workers_claim(db: TestDb) {
         db.backend, report.batches
     );
 }
+
+both!(broken_schedules_do_not_stop_the_others);
+async fn broken_schedules_do_not_stop_the_others(db: TestDb) {
+    let store = db.store().await;
+    // Rows no current binary would write: an absurd interval (the one that
+    // used to panic the leader), a spec of an unknown type, a bad cron.
+    let now = match db.backend {
+        Backend::Postgres => "now()",
+        Backend::Sqlite => "strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-1 days')",
+    };
+    for (name, spec) in [
+        ("huge", r#"{"type":"every","seconds":18446744073709551615}"#),
+        ("alien", r#"{"type":"lunar","phase":"full"}"#),
+        (
+            "badcron",
+            r#"{"type":"cron","expr":"99 * * * *","tz":"UTC"}"#,
+        ),
+    ] {
+        db.exec(&format!(
+            "INSERT INTO oncely_schedules (name, spec, queue, kind, args, max_attempts, catch_up, \
+             created_at, updated_at) VALUES ('{name}', '{spec}', 'q', 'tick', '{{}}', 3, \
+             '{{\"policy\":\"latest\"}}', {now}, {now})"
+        ))
+        .await;
+    }
+    let every_second = Schedule::new(
+        "tick",
+        Spec::every(Duration::from_secs(1)),
+        "q",
+        "tick",
+        json!({}),
+    );
+    let c = client(db.store().await, "a", Some(every_second));
+    let running = c.start();
+    eventually("the good schedule fires twice", || async {
+        store
+            .job_list(&Default::default())
+            .await
+            .expect("list")
+            .iter()
+            .filter(|j| {
+                j.kind == "tick"
+                    && j.unique_key
+                        .as_deref()
+                        .is_some_and(|k| k.starts_with("schedule:tick:"))
+            })
+            .count()
+            >= 2
+    })
+    .await;
+    running.shutdown().await;
+    let listing = store.schedule_list().await.expect("list");
+    assert_eq!(listing.records.len(), 1);
+    let mut broken: Vec<&str> = listing.broken.iter().map(|b| b.name.as_str()).collect();
+    broken.sort_unstable();
+    assert_eq!(broken, ["alien", "badcron", "huge"]);
+    let huge = listing
+        .broken
+        .iter()
+        .find(|b| b.name == "huge")
+        .expect("huge");
+    assert!(huge.reason.contains("too long"), "{}", huge.reason);
+    assert_eq!(
+        c.stats().snapshot().maintenance_failures,
+        0,
+        "skipped, not failed"
+    );
+}

@@ -161,7 +161,7 @@ pub async fn bind(listen: &str) -> Result<tokio::net::TcpListener, CliError> {
 pub async fn run(store: Store, args: DashboardArgs) -> Result<(), CliError> {
     let listener = bind(&args.listen).await?;
     let addr = listener.local_addr().map_err(CliError::Output)?;
-    println!("oncely dashboard listening on http://{addr}");
+    crate::say!("oncely dashboard listening on http://{addr}");
     let app = Router::new()
         .route("/", get(html))
         .route("/api/snapshot", get(json))

@@ -30,6 +30,9 @@ pub use listener::PgJobListener;
 use notifier::Notifier;
 pub use notifier::NOTIFY_EVERY;
 
+/// How long the first connection may take before connecting fails.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Connections per pool unless the URL's caller sets another size.
 const DEFAULT_POOL_SIZE: u32 = 10;
 
@@ -46,15 +49,44 @@ impl PgDriver {
         Self::connect_with_pool_size(url, DEFAULT_POOL_SIZE).await
     }
 
-    /// Connects to `url` with a pool of `size` connections.
+    /// Connects to `url` with a pool of `size` connections. A server that
+    /// cannot be reached fails within [`CONNECT_TIMEOUT`], naming its address
+    /// and the cause ([`crate::Error::Connect`]).
     pub async fn connect_with_pool_size(url: &str, size: u32) -> Result<Self> {
         let options: PgConnectOptions = url.parse()?;
         let options = options.application_name("oncely");
+        let address = match options.get_socket() {
+            Some(socket) => socket.display().to_string(),
+            None => format!("{}:{}", options.get_host(), options.get_port()),
+        };
+        let failed = |cause: String| crate::Error::Connect {
+            backend: "PostgreSQL",
+            address: address.clone(),
+            cause,
+        };
+        // One connection first, so an unreachable server says why at once
+        // (the pool would retry quietly until its acquire timeout).
+        match tokio::time::timeout(
+            CONNECT_TIMEOUT,
+            <PgConnection as sqlx::Connection>::connect_with(&options),
+        )
+        .await
+        {
+            Ok(Ok(first)) => {
+                let _ = sqlx::Connection::close(first).await;
+            }
+            Ok(Err(e)) => return Err(failed(e.to_string())),
+            Err(_) => {
+                return Err(failed(format!(
+                    "no answer within {} s",
+                    CONNECT_TIMEOUT.as_secs()
+                )))
+            }
+        }
         let pool = PgPoolOptions::new()
             .max_connections(size.max(1))
             .acquire_timeout(Duration::from_secs(30))
-            .connect_with(options)
-            .await?;
+            .connect_lazy_with(options);
         Ok(PgDriver::from_pool(pool))
     }
 

@@ -8,6 +8,8 @@
 //! updated in the claiming transaction. Within one process, writers take a
 //! FIFO gate before `BEGIN IMMEDIATE`, so they queue fairly instead of
 //! spinning in SQLite's busy handler; across processes the busy timeout applies.
+//! Durability: `synchronous=FULL` — a commit (claim, completion, insert) is on
+//! disk before it returns, so a power loss cannot roll it back.
 
 mod migrations;
 mod periodic;
@@ -52,7 +54,12 @@ impl SqliteDriver {
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .connect_with(options)
-            .await?;
+            .await
+            .map_err(|e| crate::Error::Connect {
+                backend: "SQLite",
+                address: path.to_owned(),
+                cause: e.to_string(),
+            })?;
         Ok(SqliteDriver {
             pool,
             write_gate: Default::default(),

@@ -1,0 +1,356 @@
+//! An attempt obeys its kind's policy, its lease and the operator, whatever
+//! inserted the job and whatever the network does: the kind's policy wins
+//! over the row's flags on every insert path; an attempt cut off from its
+//! database stops before its lease can end; a cancelled attempt is over
+//! before the job can run again; "not done" on the last attempt runs again.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use oncely::worker::{EffectPolicy, Reconciliation};
+use oncely::{Client, Error, JobContext, JobError, JobState, NewJob, Store, Worker};
+use oncely_testkit::{Backend, StallProxy, TestDb};
+use serde_json::json;
+
+use super::support::{eventually, fast_config, state_of};
+
+/// When each attempt of a job ran: `(attempt, start, end)`; the end is
+/// recorded when the handler's future is dropped, however it stops.
+type Spans = Arc<Mutex<Vec<(i32, Instant, Option<Instant>)>>>;
+
+/// Records the end of an attempt's span when dropped.
+struct SpanGuard {
+    spans: Spans,
+    index: usize,
+}
+
+impl Drop for SpanGuard {
+    fn drop(&mut self) {
+        let mut spans = self.spans.lock().unwrap_or_else(|p| p.into_inner());
+        spans[self.index].2 = Some(Instant::now());
+    }
+}
+
+fn open_span(spans: &Spans, attempt: i32) -> SpanGuard {
+    let mut list = spans.lock().unwrap_or_else(|p| p.into_inner());
+    list.push((attempt, Instant::now(), None));
+    SpanGuard {
+        spans: spans.clone(),
+        index: list.len() - 1,
+    }
+}
+
+fn assert_no_overlap(spans: &Spans) {
+    let list = spans.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    for pair in list.windows(2) {
+        let (a, _, a_end) = pair[0];
+        let (b, b_start, _) = pair[1];
+        let a_end = a_end.unwrap_or_else(|| panic!("attempt {a} never ended: {list:?}"));
+        assert!(
+            a_end <= b_start,
+            "attempt {b} started before attempt {a} ended: {list:?}"
+        );
+    }
+}
+
+/// A kind whose worker declares at-most-once, and whose attempts hang.
+struct Hangs {
+    started: Arc<AtomicU32>,
+}
+
+#[async_trait]
+impl Worker for Hangs {
+    async fn work(&self, _ctx: JobContext) -> Result<(), JobError> {
+        self.started.fetch_add(1, Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_secs(600)).await;
+        Ok(())
+    }
+
+    fn policy(&self) -> EffectPolicy {
+        EffectPolicy::AtMostOnce
+    }
+}
+
+/// Inserts an idempotent-flagged job of kind `k` through one of the paths
+/// that do not know the worker's policy.
+async fn insert_unaware(db: &TestDb, store: &Store, path: &str) {
+    let job = NewJob::new("q", "k", json!({ "path": path }));
+    assert!(!job.at_most_once);
+    match path {
+        "store" => {
+            store.job_insert(&job).await.expect("insert");
+        }
+        "many" => {
+            store
+                .job_insert_many(std::slice::from_ref(&job))
+                .await
+                .expect("insert many");
+        }
+        _ => match db.backend {
+            Backend::Postgres => {
+                use sqlx::Connection;
+                let mut conn = sqlx::PgConnection::connect(&db.url).await.expect("connect");
+                let mut tx = conn.begin().await.expect("begin");
+                oncely::store::postgres::insert_tx(&mut tx, &job)
+                    .await
+                    .expect("insert_tx");
+                tx.commit().await.expect("commit");
+            }
+            Backend::Sqlite => {
+                use sqlx::Connection;
+                let mut conn = sqlx::SqliteConnection::connect(&db.url)
+                    .await
+                    .expect("connect");
+                let mut tx = conn.begin_with("BEGIN IMMEDIATE").await.expect("begin");
+                oncely::store::sqlite::insert_tx(&mut tx, &job)
+                    .await
+                    .expect("insert_tx");
+                tx.commit().await.expect("commit");
+            }
+        },
+    }
+}
+
+both!(the_kinds_policy_wins_over_the_rows_on_every_insert_path);
+async fn the_kinds_policy_wins_over_the_rows_on_every_insert_path(db: TestDb) {
+    let store = db.store().await;
+    for path in ["store", "many", "tx"] {
+        insert_unaware(&db, &store, path).await;
+    }
+    let started = Arc::new(AtomicU32::new(0));
+    let mut config = fast_config();
+    config.maintenance = false;
+    let client = Client::builder(store.clone())
+        .queue("q", 3)
+        .config(config)
+        .register(
+            "k",
+            Hangs {
+                started: started.clone(),
+            },
+        )
+        .build()
+        .expect("client");
+    let running = client.start();
+    eventually("three attempts started", || async {
+        started.load(Ordering::SeqCst) == 3
+    })
+    .await;
+    // Every row now says at-most-once, before any handler ran.
+    let rows = store.job_list(&Default::default()).await.expect("list");
+    assert_eq!(rows.len(), 3);
+    assert!(rows.iter().all(|j| j.at_most_once), "{rows:?}");
+    assert_eq!(client.stats().snapshot().policy_raised, 3);
+    // The server dies mid-attempt: its leases run out, and the rescuer
+    // (run here by a process that has no worker for the kind at all) puts
+    // the jobs in doubt instead of running them again.
+    drop(running);
+    db.expire_leases().await;
+    store.job_rescue_expired(100).await.expect("rescue");
+    for j in store.job_list(&Default::default()).await.expect("list") {
+        assert_eq!(j.state, JobState::InDoubt, "{:?}", j.args);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_attempt_cut_off_from_its_database_stops_before_its_lease_can_end() {
+    let db = TestDb::new(Backend::Postgres).await;
+    let observer = db.store().await;
+    let target = db
+        .url
+        .split_once("@")
+        .and_then(|(_, rest)| rest.split_once('/'))
+        .map(|(host, _)| host.to_owned())
+        .expect("host:port in the test URL");
+    let proxy = StallProxy::start(target.parse().expect("socket address")).await;
+    let through = oncely::connect(&proxy.url_for(&db.url))
+        .await
+        .expect("connect through the proxy");
+    let spans: Spans = Default::default();
+    let recorded = spans.clone();
+    // Maintenance runs in the rescuer below, on a direct connection.
+    let mut config = fast_config();
+    config.maintenance = false;
+    let client = Client::builder(through)
+        .queue("q", 1)
+        .config(config)
+        .register_fn("k", move |ctx| {
+            let spans = recorded.clone();
+            async move {
+                let first = spans.lock().unwrap_or_else(|p| p.into_inner()).is_empty();
+                let _span = open_span(&spans, ctx.attempt());
+                if first {
+                    tokio::time::sleep(Duration::from_secs(600)).await;
+                }
+                Ok(())
+            }
+        })
+        .build()
+        .expect("client");
+    let id = observer
+        .job_insert(&NewJob::new("q", "k", json!({})))
+        .await
+        .expect("insert")
+        .job
+        .id;
+    let running = client.start();
+    eventually("attempt 1 running", || async {
+        !spans.lock().unwrap_or_else(|p| p.into_inner()).is_empty()
+    })
+    .await;
+    // Let a heartbeat renew the lease, then cut the network.
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    proxy.stall();
+    let stalled_at = Instant::now();
+    eventually("attempt 1 stopped", || async {
+        spans.lock().unwrap_or_else(|p| p.into_inner())[0]
+            .2
+            .is_some()
+    })
+    .await;
+    // Stopped while the database still holds the lease for it.
+    let now = observer.db_now().await.expect("now");
+    let row = observer.job_get(id).await.expect("get").expect("row");
+    let lease_end = row.lease_expires_at.expect("still leased in the database");
+    assert_eq!(row.state, JobState::Running);
+    assert!(
+        now < lease_end,
+        "attempt 1 stopped at {now}, after its lease ended at {lease_end}"
+    );
+    assert!(stalled_at.elapsed() < Duration::from_secs(3));
+    // The network comes back; the lease is handed back (or the rescuer takes
+    // the job once it has ended) and the job runs once more, after.
+    proxy.resume();
+    let rescuer = Client::builder(observer.clone())
+        .queue("other", 1)
+        .config(fast_config())
+        .build()
+        .expect("rescuer");
+    let rescuing = rescuer.start();
+    eventually("completed by the next run", || async {
+        state_of(&observer, id).await == JobState::Completed
+    })
+    .await;
+    rescuing.shutdown().await;
+    running.shutdown().await;
+    assert_eq!(client.stats().snapshot().stopped_at_deadline, 1);
+    assert_no_overlap(&spans);
+}
+
+both!(a_cancelled_attempt_has_ended_before_the_job_runs_again);
+async fn a_cancelled_attempt_has_ended_before_the_job_runs_again(db: TestDb) {
+    let store = db.store().await;
+    let spans: Spans = Default::default();
+    let recorded = spans.clone();
+    let client = Client::builder(store.clone())
+        .queue("q", 2)
+        .config(fast_config())
+        .register_fn("k", move |ctx| {
+            let spans = recorded.clone();
+            async move {
+                let _span = open_span(&spans, ctx.attempt());
+                if ctx.attempt() == 1 {
+                    // Ignores the stop signal: it must be aborted.
+                    tokio::time::sleep(Duration::from_secs(600)).await;
+                }
+                Ok(())
+            }
+        })
+        .build()
+        .expect("client");
+    let id = client
+        .insert(&NewJob::new("q", "k", json!({})))
+        .await
+        .expect("insert")
+        .job
+        .id;
+    let running = client.start();
+    eventually("attempt 1 running", || async {
+        !spans.lock().unwrap_or_else(|p| p.into_inner()).is_empty()
+    })
+    .await;
+    store.job_cancel(id).await.expect("cancel");
+    // The operator's retry right after the cancel is refused...
+    match store.job_retry_now(id).await {
+        Err(Error::InvalidTransition { state, .. }) => assert_eq!(state, JobState::Running),
+        other => panic!("retry while the attempt may still act: {other:?}"),
+    }
+    // ...until the attempt has stopped and recorded the cancel.
+    eventually("cancelled", || async {
+        state_of(&store, id).await == JobState::Cancelled
+    })
+    .await;
+    assert!(spans.lock().unwrap_or_else(|p| p.into_inner())[0]
+        .2
+        .is_some());
+    store.job_retry_now(id).await.expect("retry");
+    eventually("completed", || async {
+        state_of(&store, id).await == JobState::Completed
+    })
+    .await;
+    running.shutdown().await;
+    assert_no_overlap(&spans);
+    assert_eq!(spans.lock().unwrap_or_else(|p| p.into_inner()).len(), 2);
+}
+
+/// A reconcilable kind whose first attempt is uncertain and whose reconcile
+/// step finds nothing happened.
+struct NotDoneOnce {
+    works: Arc<AtomicU32>,
+}
+
+#[async_trait]
+impl Worker for NotDoneOnce {
+    async fn work(&self, _ctx: JobContext) -> Result<(), JobError> {
+        if self.works.fetch_add(1, Ordering::SeqCst) == 0 {
+            return Err(JobError::InDoubt("connection dropped".into()));
+        }
+        Ok(())
+    }
+
+    fn policy(&self) -> EffectPolicy {
+        EffectPolicy::Reconcilable
+    }
+
+    async fn reconcile(&self, _ctx: JobContext) -> Reconciliation {
+        Reconciliation::NotDone
+    }
+}
+
+both!(not_done_on_the_last_attempt_runs_the_job_again);
+async fn not_done_on_the_last_attempt_runs_the_job_again(db: TestDb) {
+    let store = db.store().await;
+    let works = Arc::new(AtomicU32::new(0));
+    let client = Client::builder(store.clone())
+        .queue("q", 1)
+        .config(fast_config())
+        .register(
+            "k",
+            NotDoneOnce {
+                works: works.clone(),
+            },
+        )
+        .build()
+        .expect("client");
+    let id = client
+        .insert(&NewJob::new("q", "k", json!({})).with_max_attempts(1))
+        .await
+        .expect("insert")
+        .job
+        .id;
+    let running = client.start();
+    eventually("completed", || async {
+        state_of(&store, id).await == JobState::Completed
+    })
+    .await;
+    running.shutdown().await;
+    let j = store.job_get(id).await.expect("get").expect("row");
+    assert_eq!(
+        works.load(Ordering::SeqCst),
+        2,
+        "ran again after 'not done'"
+    );
+    assert_eq!((j.attempt, j.reruns), (2, 1));
+}
