@@ -217,7 +217,8 @@ pub enum JobsCommand {
         /// The job id.
         id: i64,
     },
-    /// Cancel a job that is not final (a running one too).
+    /// Cancel a job that is not final. A running one is asked to stop: it is
+    /// cancelled once its attempt has stopped, and cannot be retried before.
     Cancel {
         /// The job id.
         id: i64,

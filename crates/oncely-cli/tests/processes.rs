@@ -11,6 +11,8 @@ mod dashboard;
 mod drain;
 #[path = "processes/effects.rs"]
 mod effects;
+#[path = "processes/operator.rs"]
+mod operator;
 #[path = "processes/periodic.rs"]
 mod periodic;
 #[path = "processes/support.rs"]

@@ -50,7 +50,18 @@ pub async fn run(store: &Store, command: JobsCommand) -> Result<(), CliError> {
         }
         JobsCommand::Cancel { id } => {
             let job = store.job_cancel(id).await?;
-            crate::say!("job {} is {}", job.id, job.state);
+            if job.state == JobState::Running {
+                crate::say!(
+                    "job {} is running: cancel requested; attempt {} on {} stops at its next heartbeat \
+                     and the job is then cancelled (or when its lease ends, if its worker is gone); \
+                     until then it cannot be retried",
+                    job.id,
+                    job.attempt,
+                    job.locked_by.as_deref().unwrap_or("?")
+                );
+            } else {
+                crate::say!("job {} is {}", job.id, job.state);
+            }
             Ok(())
         }
     }
