@@ -489,22 +489,21 @@ async fn the_chaos_verifier_passes_when_it_should_and_fails_when_it_should() {
             > 0,
         "charges were delayed beyond the lease: {r}"
     );
-    // Servers that send idempotency keys to a provider that ignores them,
-    // with answers dropped after charging: retries bill twice, and the
-    // verifier must say so.
+    // The post's `FOR UPDATE NOWAIT` fix with answers dropped after charging:
+    // a rolled-back charge bills again, and the verifier must say so.
     let broken = invoicer(
         &db.url,
         "http://127.0.0.1:9",
         &[
             "chaos",
+            "--strategy",
+            "nowait",
             "--invoices",
             "200",
             "--servers",
             "2",
             "--idempotency",
             "off",
-            "--assume-idempotency",
-            "on",
             "--drop-after-commit-rate",
             "0.3",
         ],
@@ -538,4 +537,202 @@ async fn the_chaos_verifier_passes_when_it_should_and_fails_when_it_should() {
     let refused = invoicer("sqlite://x.db", "http://127.0.0.1:9", &["chaos"]);
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("PostgreSQL"));
+}
+
+/// A fleet configured two ways: the sweep believes the provider honours
+/// idempotency keys (its send jobs are stored idempotent), the servers know
+/// it does not. Under kill -9 and dropped answers the servers still run
+/// every send under their kind's policy: nothing is charged twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sweep_configured_otherwise_cannot_weaken_the_servers_policy() {
+    let db = TestDb::postgres_or_sqlite(Backend::Postgres).await;
+    let r = demo(
+        &db,
+        &[
+            "--strategy",
+            "oncely",
+            "--servers",
+            "4",
+            "--invoices",
+            "600",
+            "--idempotency",
+            "off",
+            "--sweep-idempotency",
+            "on",
+            "--chaos",
+            "--chaos-interval-ms",
+            "300",
+            "--drop-after-commit-rate",
+            "0.05",
+        ],
+    );
+    let a = &r["audit"];
+    assert!(r["kills"].as_u64().expect("kills") > 0, "{r}");
+    assert!(
+        r["provider_faults"]["dropped_after_commit"]
+            .as_u64()
+            .expect("dropped")
+            > 0,
+        "{r}"
+    );
+    assert_eq!(a["duplicate_charges"], 0, "{r}");
+    assert_eq!(a["open"], 0, "{r}");
+    assert_eq!(a["by_status"]["sent"], 600, "{r}");
+}
+
+fn audit(url: &str, billing: &str) -> Value {
+    let out = invoicer(url, billing, &["audit", "--format", "json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("audit JSON")
+}
+
+/// Waits up to 60 s for `check`.
+async fn wait_for(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !check() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+/// One invoice, swept and sent by one server with `flags`; `decide` is the
+/// operator's action on its first send job; then the next sweep. The
+/// invoice must end sent with exactly one charge.
+async fn operator_then_next_sweep(sim_flags: &[&str], flags: &[&str], decide: &str) {
+    let db = TestDb::postgres_or_sqlite(Backend::Sqlite).await;
+    let sim = Sim::start(sim_flags);
+    let run = |args: &[&str]| {
+        let mut all = flags.to_vec();
+        all.extend_from_slice(args);
+        let out = invoicer(&db.url, &sim.1, &all);
+        assert!(
+            out.status.success(),
+            "{all:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run(&["migrate"]);
+    run(&[
+        "create-invoice",
+        "--customer",
+        "c1",
+        "--amount-cents",
+        "1200",
+    ]);
+    run(&["sweep", "--days-ahead", "0"]);
+    let server = Command::new(INVOICER)
+        .args(flags)
+        .args([
+            "server",
+            "--concurrency",
+            "1",
+            "--lease-secs",
+            "3",
+            "--days-ahead",
+            "0",
+        ])
+        .env("ONCELY_DATABASE_URL", &db.url)
+        .env("INVOICER_BILLING_URL", &sim.1)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("server");
+    let _server = Killed(server);
+    let store = db.store().await;
+    let first = store
+        .job_list(&Default::default())
+        .await
+        .expect("list")
+        .remove(0);
+    let state = |id: i64| {
+        let store = store.clone();
+        move || {
+            let store = store.clone();
+            std::thread::spawn(move || {
+                tokio::runtime::Runtime::new()
+                    .expect("runtime")
+                    .block_on(store.job_get(id))
+                    .expect("get")
+                    .expect("row")
+                    .state
+            })
+            .join()
+            .expect("join")
+        }
+    };
+    let first_state = state(first.id);
+    match decide {
+        // Cancel while the charge request is in flight at the provider.
+        "cancel" => {
+            wait_for("the send running", || {
+                first_state() == oncely::JobState::Running
+            })
+            .await;
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            store.job_cancel(first.id).await.expect("cancel");
+            wait_for("the first send final", || first_state().is_final()).await;
+        }
+        // The uncertain charge waits for a person, who gives the job up.
+        _ => {
+            wait_for("the send in doubt", || {
+                first_state() == oncely::JobState::InDoubt
+            })
+            .await;
+            store
+                .job_resolve(first.id, oncely::store::Resolution::Discarded, "gave up")
+                .await
+                .expect("resolve");
+        }
+    }
+    // The next day's sweep creates a new job if the invoice is still open.
+    run(&["sweep", "--days-ahead", "0"]);
+    wait_for("the invoice sent", || {
+        audit(&db.url, &sim.1)["by_status"]["sent"] == 1
+    })
+    .await;
+    let a = audit(&db.url, &sim.1);
+    assert_eq!(a["charges"], 1, "{a}");
+    assert_eq!(a["duplicate_charges"], 0, "{a}");
+    let jobs = store.job_list(&Default::default()).await.expect("list");
+    assert!(
+        jobs.iter().all(|j| j.idempotency_key == "invoice-1"),
+        "{jobs:?}"
+    );
+}
+
+/// An operator cancels a send while its charge is in flight, with provider
+/// idempotency on; the next sweep must not charge again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelling_a_send_in_flight_then_sweeping_again_charges_once() {
+    operator_then_next_sweep(&["--latency-ms", "1500"], &[], "cancel").await
+}
+
+/// Without provider idempotency or reconciliation: a send whose answer was
+/// lost waits in doubt; the operator discards it; the next sweep's job finds
+/// the earlier charge at the provider instead of charging again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_send_discarded_after_an_uncertain_charge_is_not_charged_again() {
+    operator_then_next_sweep(
+        &["--drop-after-commit-rate", "1.0", "--idempotency", "off"],
+        &["--provider-idempotency", "off", "--reconcile", "off"],
+        "discard",
+    )
+    .await
+}
+
+/// A child process killed on drop.
+struct Killed(std::process::Child);
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }

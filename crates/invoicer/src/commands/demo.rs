@@ -37,6 +37,13 @@ pub struct DemoArgs {
     /// truth). A wrong belief shows what misconfiguration costs.
     #[arg(long, value_enum)]
     pub assume_idempotency: Option<OnOff>,
+    /// Before the servers start, one sweep is run by a process that believes
+    /// this about the provider's idempotency (a fleet configured two ways:
+    /// the sweep creates the send jobs with its own effect flags, the
+    /// servers run them). oncely runs every job under the strictest of the
+    /// row's flags and the running worker's policy.
+    #[arg(long, value_enum)]
+    pub sweep_idempotency: Option<OnOff>,
     /// With idempotency off: settle in-doubt sends by asking the provider
     /// (the global `--reconcile` flag; set by `run`).
     #[arg(skip = OnOff::On)]
@@ -211,6 +218,9 @@ async fn run_strategy(
         .collect();
     db.insert(&invoices).await.map_err(|e| e.to_string())?;
 
+    if let (Strategy::Oncely, Some(belief)) = (strategy, args.sweep_idempotency) {
+        crate::sweep::sweep(&db, &store, 0, belief == OnOff::Off).await?;
+    }
     let (mut provider, billing_url) = start_simulator(sim, work, args).await?;
     let billing = BillingClient::new(&billing_url, Duration::from_secs(10))?;
     let spawn = |i: u32| {
@@ -613,9 +623,10 @@ async fn restart_postgres(dir: &Path) -> Result<(), String> {
     }
 }
 
-/// `invoicer chaos`: the oncely strategy under the selected faults, on
-/// PostgreSQL; prints the invariants and fails if one breaks.
-pub async fn chaos(database_url: &str, mut args: DemoArgs) -> Result<(), String> {
+/// `invoicer chaos`: one strategy (oncely unless `--strategy` says another)
+/// under the selected faults, on PostgreSQL; prints the invariants and fails
+/// if one breaks.
+pub async fn chaos(database_url: &str, args: DemoArgs) -> Result<(), String> {
     if !(database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
         return Err(
             "invoicer chaos runs on PostgreSQL: give --database-url postgres://... (a role that may CREATE DATABASE)"
@@ -627,11 +638,20 @@ pub async fn chaos(database_url: &str, mut args: DemoArgs) -> Result<(), String>
     if !sim.exists() {
         return Err(format!("billing-sim not found at {}", sim.display()));
     }
-    args.strategy = vec![Strategy::Oncely];
+    // One strategy: oncely by default; the post's `nowait` (or `naive`)
+    // shows the verifier catching what those strategies do under faults.
+    let strategy = match args.strategy.as_slice() {
+        [one] => *one,
+        _ => {
+            return Err(
+                "invoicer chaos verifies one strategy at a time: give one --strategy".into(),
+            )
+        }
+    };
     let work = std::env::temp_dir().join(format!("invoicer-chaos-{}", std::process::id()));
     std::fs::create_dir_all(&work).map_err(|e| format!("creating {}: {e}", work.display()))?;
     let url = fresh_database(database_url, &work, 0).await?;
-    let r = run_strategy(&exe, &sim, &url, &work, Strategy::Oncely, &args).await;
+    let r = run_strategy(&exe, &sim, &url, &work, strategy, &args).await;
     let _ = std::fs::remove_dir_all(&work);
     let r = r?;
     let a = &r.audit;
