@@ -40,6 +40,10 @@ struct Args {
     /// Insert rate of the latency scenario, jobs per second.
     #[arg(long, default_value_t = 200)]
     latency_rate: u32,
+    /// SQLite's synchronous mode: full (the default, durable) or normal
+    /// (opt-in: the last commits can be lost on power loss).
+    #[arg(long, value_enum, default_value = "full")]
+    sqlite_synchronous: Synchronous,
     /// Output: a table, or JSON.
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
@@ -50,6 +54,12 @@ enum Which {
     Sqlite,
     Postgres,
     Both,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Synchronous {
+    Full,
+    Normal,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -74,6 +84,10 @@ async fn main() -> std::process::ExitCode {
         concurrency: args.concurrency.max(1),
         latency_jobs: args.latency_jobs.max(1),
         latency_rate: args.latency_rate.max(1),
+        sqlite_synchronous: match args.sqlite_synchronous {
+            Synchronous::Full => "full",
+            Synchronous::Normal => "normal",
+        },
     };
     let mut backends = Vec::new();
     if args.backend != Which::Postgres {

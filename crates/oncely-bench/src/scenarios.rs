@@ -35,6 +35,19 @@ pub struct Settings {
     pub latency_jobs: u32,
     /// Insert rate of the latency scenario (jobs per second).
     pub latency_rate: u32,
+    /// SQLite's `synchronous` mode: `full` (oncely's default, durable) or
+    /// `normal` (opt-in, may lose the last commits on power loss).
+    pub sqlite_synchronous: &'static str,
+}
+
+impl Settings {
+    /// The URL to connect to `db` with these settings.
+    fn url(&self, db: &TestDb) -> String {
+        match db.backend {
+            Backend::Sqlite => format!("{}?synchronous={}", db.url, self.sqlite_synchronous),
+            Backend::Postgres => db.url.clone(),
+        }
+    }
 }
 
 /// One measured scenario.
@@ -65,11 +78,11 @@ pub async fn run_all(backend: Backend, s: &Settings) -> Result<Vec<Row>, String>
 }
 
 /// A fresh migrated database, or why there is none.
-async fn fresh(backend: Backend) -> Result<(TestDb, Store), String> {
+async fn fresh(backend: Backend, s: &Settings) -> Result<(TestDb, Store), String> {
     let db = tokio::spawn(TestDb::new(backend))
         .await
         .map_err(|_| format!("could not prepare a {backend:?} database (see the message above)"))?;
-    let store = oncely::connect(&db.url)
+    let store = oncely::connect(&s.url(&db))
         .await
         .map_err(|e| format!("connecting: {e}"))?;
     Ok((db, store))
@@ -99,7 +112,7 @@ fn noop_job(args: serde_json::Value) -> NewJob {
 }
 
 async fn insert_one_by_one(backend: Backend, s: &Settings) -> Result<Row, String> {
-    let (_db, store) = fresh(backend).await?;
+    let (_db, store) = fresh(backend, s).await?;
     let per_task = s.jobs.div_ceil(INSERTERS);
     let started = Instant::now();
     let mut tasks = JoinSet::new();
@@ -127,7 +140,7 @@ async fn insert_one_by_one(backend: Backend, s: &Settings) -> Result<Row, String
 }
 
 async fn insert_in_batches(backend: Backend, s: &Settings) -> Result<Row, String> {
-    let (_db, store) = fresh(backend).await?;
+    let (_db, store) = fresh(backend, s).await?;
     let started = Instant::now();
     let inserted = insert_backlog(&store, s.jobs).await?;
     Ok(row(
@@ -161,7 +174,7 @@ async fn clients(
 ) -> Result<Vec<Client>, String> {
     let mut all = Vec::new();
     for _ in 0..s.clients {
-        let store = oncely::connect(&db.url)
+        let store = oncely::connect(&s.url(db))
             .await
             .map_err(|e| format!("connecting: {e}"))?;
         let on_run = on_run.clone();
@@ -184,7 +197,7 @@ fn completed(clients: &[Client]) -> u64 {
 }
 
 async fn drain(backend: Backend, s: &Settings) -> Result<Row, String> {
-    let (db, store) = fresh(backend).await?;
+    let (db, store) = fresh(backend, s).await?;
     insert_backlog(&store, s.jobs).await?;
     let clients = clients(&db, s, Arc::new(|_| {})).await?;
     let started = Instant::now();
@@ -201,7 +214,7 @@ async fn drain(backend: Backend, s: &Settings) -> Result<Row, String> {
 }
 
 async fn latency(backend: Backend, s: &Settings) -> Result<Row, String> {
-    let (db, _store) = fresh(backend).await?;
+    let (db, _store) = fresh(backend, s).await?;
     let origin = Instant::now();
     let samples = Arc::new(Mutex::new(Vec::with_capacity(s.latency_jobs as usize)));
     let record = samples.clone();

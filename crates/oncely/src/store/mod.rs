@@ -41,10 +41,19 @@ pub type Store = Arc<dyn Driver>;
 /// Opens the database named by `url` (`postgres://…`, `postgresql://…` or
 /// `sqlite://PATH`). Does not migrate; call [`Driver::migrate`] or check with
 /// [`Driver::check_schema`].
+///
+/// SQLite commits are durable (`synchronous=FULL`). `sqlite://PATH?synchronous=normal`
+/// opts into SQLite's faster mode, which can lose the last commits (claims,
+/// completions, inserts) on a power loss or OS crash — never on a process crash.
 pub async fn connect(url: &str) -> Result<Store> {
     match DatabaseUrl::parse(url)? {
         DatabaseUrl::Postgres(url) => Ok(Arc::new(postgres::PgDriver::connect(&url).await?)),
-        DatabaseUrl::Sqlite(path) => Ok(Arc::new(sqlite::SqliteDriver::open(&path).await?)),
+        DatabaseUrl::Sqlite(path) => {
+            let durability = sqlite::Durability::from_url(url)?;
+            Ok(Arc::new(
+                sqlite::SqliteDriver::open_with(&path, durability).await?,
+            ))
+        }
     }
 }
 

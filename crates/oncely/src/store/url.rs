@@ -7,7 +7,8 @@ use crate::error::Error;
 pub enum DatabaseUrl {
     /// `postgres://…` or `postgresql://…`, kept whole.
     Postgres(String),
-    /// `sqlite://PATH`: the path of the database file.
+    /// `sqlite://PATH`: the path of the database file (options after `?`
+    /// are read by [`crate::store::sqlite::Durability::from_url`]).
     Sqlite(String),
 }
 
@@ -45,6 +46,21 @@ impl DatabaseUrl {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sqlite_durability_is_full_unless_asked() {
+        use crate::store::sqlite::Durability;
+        assert_eq!(
+            Durability::from_url("sqlite://a.db").unwrap(),
+            Durability::Full
+        );
+        assert_eq!(
+            Durability::from_url("sqlite://a.db?synchronous=normal").unwrap(),
+            Durability::Normal
+        );
+        assert!(Durability::from_url("sqlite://a.db?synchronous=off").is_err());
+        assert!(Durability::from_url("sqlite://a.db?cache=shared").is_err());
+    }
 
     #[test]
     fn parses_the_three_forms() {

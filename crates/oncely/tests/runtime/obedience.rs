@@ -354,3 +354,71 @@ async fn not_done_on_the_last_attempt_runs_the_job_again(db: TestDb) {
     );
     assert_eq!((j.attempt, j.reruns), (2, 1));
 }
+
+both!(a_step_that_ran_but_could_not_be_stored_leaves_an_at_most_once_job_in_doubt);
+async fn a_step_that_ran_but_could_not_be_stored_leaves_an_at_most_once_job_in_doubt(db: TestDb) {
+    let store = db.store().await;
+    let effects = Arc::new(AtomicU32::new(0));
+    let counted = effects.clone();
+    let url = db.url.clone();
+    let backend = db.backend;
+    let client = Client::builder(store.clone())
+        .queue("q", 1)
+        .config(fast_config())
+        .register_fn("k", move |ctx| {
+            let effects = counted.clone();
+            let url = url.clone();
+            async move {
+                ctx.step("charge", || async {
+                    effects.fetch_add(1, Ordering::SeqCst);
+                    // The recovery point cannot be written: its table is gone.
+                    break_steps_table(backend, &url).await;
+                    Ok(1u32)
+                })
+                .await?;
+                Ok(())
+            }
+        })
+        .build()
+        .expect("client");
+    let id = client
+        .insert(&NewJob::new("q", "k", json!({})).at_most_once())
+        .await
+        .expect("insert")
+        .job
+        .id;
+    let running = client.start();
+    eventually("in doubt", || async {
+        state_of(&store, id).await == JobState::InDoubt
+    })
+    .await;
+    running.shutdown().await;
+    assert_eq!(
+        effects.load(Ordering::SeqCst),
+        1,
+        "never run again on its own"
+    );
+    let j = store.job_get(id).await.expect("get").expect("row");
+    assert!(
+        j.errors
+            .iter()
+            .any(|e| e.error.contains("ran but its result could not be stored")),
+        "{:?}",
+        j.errors
+    );
+}
+
+async fn break_steps_table(backend: Backend, url: &str) {
+    use sqlx::Connection;
+    let sql = "ALTER TABLE oncely_job_steps RENAME TO oncely_job_steps_gone";
+    match backend {
+        Backend::Postgres => {
+            let mut c = sqlx::PgConnection::connect(url).await.expect("connect");
+            sqlx::raw_sql(sql).execute(&mut c).await.expect("rename");
+        }
+        Backend::Sqlite => {
+            let mut c = sqlx::SqliteConnection::connect(url).await.expect("connect");
+            sqlx::raw_sql(sql).execute(&mut c).await.expect("rename");
+        }
+    }
+}

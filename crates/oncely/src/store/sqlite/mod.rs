@@ -34,6 +34,44 @@ use crate::job::{Job, JobState, NewJob};
 /// How long a writer waits for the file's write lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// How SQLite makes commits durable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// `synchronous=FULL` (the default): a commit is on disk when it returns.
+    #[default]
+    Full,
+    /// `synchronous=NORMAL` (opt-in, `?synchronous=normal`): faster writes;
+    /// the last commits can be lost on a power loss or OS crash (not on a
+    /// process crash). A lost claim or completion can make a job run again.
+    Normal,
+}
+
+impl Durability {
+    /// Reads `?synchronous=full|normal` from a `sqlite://` URL; other query
+    /// parameters are refused.
+    pub fn from_url(url: &str) -> Result<Self> {
+        let Some((_, query)) = url.split_once('?') else {
+            return Ok(Durability::Full);
+        };
+        let mut durability = Durability::Full;
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            durability = match pair {
+                "synchronous=full" => Durability::Full,
+                "synchronous=normal" => Durability::Normal,
+                other => {
+                    return Err(crate::Error::BadUrl {
+                        url: url.to_owned(),
+                        reason: format!(
+                            "unknown SQLite option {other:?}: only synchronous=full (default) or synchronous=normal"
+                        ),
+                    })
+                }
+            };
+        }
+        Ok(durability)
+    }
+}
+
 /// The SQLite backend.
 #[derive(Debug, Clone)]
 pub struct SqliteDriver {
@@ -43,12 +81,21 @@ pub struct SqliteDriver {
 }
 
 impl SqliteDriver {
-    /// Opens (creating if missing) the database file at `path`.
+    /// Opens (creating if missing) the database file at `path`, durable.
     pub async fn open(path: &str) -> Result<Self> {
+        Self::open_with(path, Durability::Full).await
+    }
+
+    /// Opens the file at `path` with the given durability.
+    pub async fn open_with(path: &str, durability: Durability) -> Result<Self> {
+        let synchronous = match durability {
+            Durability::Full => SqliteSynchronous::Full,
+            Durability::Normal => SqliteSynchronous::Normal,
+        };
         let options = SqliteConnectOptions::from_str(&format!("sqlite://{path}"))?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
+            .synchronous(synchronous)
             .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new()
