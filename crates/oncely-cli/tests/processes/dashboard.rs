@@ -110,6 +110,13 @@ async fn the_dashboard_shows_queues_doubts_and_metrics() {
         ))
         .await
         .expect("schedule");
+    // A schedule row no current binary would write, with markup in its name.
+    db.exec(
+        "INSERT INTO oncely_schedules (name, spec, queue, kind, args, max_attempts, catch_up, \
+         created_at, updated_at) VALUES ('<b>odd</b>', '{\"type\":\"lunar\"}', 'q', 'k', '{}', 3, \
+         '{\"policy\":\"latest\"}', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z')",
+    )
+    .await;
 
     let (dashboard, base) = start(&db.url, &["dashboard", "--listen", "127.0.0.1:0"]);
     let (status, page) = get(&base, "/");
@@ -123,6 +130,10 @@ async fn the_dashboard_shows_queues_doubts_and_metrics() {
         "{page}"
     );
     assert!(!page.contains("<script>"), "unescaped markup: {page}");
+    assert!(
+        page.contains("&lt;b&gt;odd&lt;/b&gt;") && page.contains("broken, skipped"),
+        "the broken schedule is shown: {page}"
+    );
     assert!(page.contains("at-most-once"), "{page}");
     let (_, json) = get(&base, "/api/snapshot");
     let snapshot: serde_json::Value = serde_json::from_str(&json).expect("JSON");
@@ -136,6 +147,11 @@ async fn the_dashboard_shows_queues_doubts_and_metrics() {
     assert!(
         metrics.contains("oncely_jobs{queue=\"billing\",state=\"in_doubt\"} 1"),
         "{metrics}"
+    );
+    assert!(metrics.contains("oncely_schedules_broken 1"), "{metrics}");
+    assert_eq!(
+        snapshot["broken_schedules"][0]["name"], "<b>odd</b>",
+        "{snapshot}"
     );
     let (status, _) = get(&base, "/nope");
     assert!(status.contains("404"), "{status}");
@@ -169,6 +185,11 @@ async fn the_dashboard_shows_queues_doubts_and_metrics() {
     .await;
     assert!(
         text.contains("oncely_worker_claimed_total{worker="),
+        "{text}"
+    );
+    assert!(
+        text.contains("oncely_worker_policy_raised_total{worker=")
+            && text.contains("oncely_worker_maintenance_failures_total{worker="),
         "{text}"
     );
     stop(worker);
