@@ -22,6 +22,9 @@ pub struct StrategyReport {
     pub fenced: u64,
     /// Send attempts it left in doubt (oncely without provider idempotency).
     pub in_doubt: u64,
+    /// Attempts it stopped itself because their lease could have ended
+    /// (e.g. it was paused past the lease: a zombie that woke up) (oncely only).
+    pub stopped_at_deadline: u64,
 }
 
 /// The post's starting point.

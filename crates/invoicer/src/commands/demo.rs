@@ -104,6 +104,9 @@ pub struct RunResult {
     pub zombies: u32,
     /// Writes of stale attempts rejected by fencing (reported by servers that exited).
     pub fenced_writes_rejected: u64,
+    /// Attempts their own server stopped because the lease could have ended
+    /// (a zombie waking up past its lease stops instead of writing).
+    pub attempts_stopped_at_lease_deadline: u64,
     /// Send attempts that went in doubt before reconciliation (reported by servers that exited).
     pub in_doubt_before_reconciliation: u64,
     /// Worker connections terminated with pg_terminate_backend.
@@ -282,6 +285,7 @@ async fn run_strategy(
         .collect::<Result<_, _>>()?;
     let (mut errors_seen, mut kills, mut timed_out) = (0u64, 0u32, false);
     let (mut zombies, mut fenced, mut doubted, mut terminated) = (0u32, 0u64, 0u64, 0u64);
+    let mut stopped = 0u64;
     let mut crashes = 0u32;
     let mut restarts = 0u32;
     let mut last_restart = Instant::now();
@@ -309,7 +313,8 @@ async fn run_strategy(
         for (i, slot) in servers.iter_mut().enumerate() {
             if let Some(child) = slot {
                 if let Ok(Some(status)) = child.try_wait() {
-                    let (errors, rejected, doubts) = read_report(child).await;
+                    let (errors, rejected, doubts, deadline_stops) = read_report(child).await;
+                    stopped += deadline_stops;
                     errors_seen += errors;
                     fenced += rejected;
                     doubted += doubts;
@@ -378,7 +383,7 @@ async fn run_strategy(
             && work_left
             && last_kill.elapsed() >= Duration::from_millis(args.chaos_interval_ms)
         {
-            // The zombie is spared: it must wake up, be fenced out, and report it.
+            // The zombie is spared: it must wake up, stop or be fenced out, and report it.
             let zombie = zombie_slot;
             let alive: Vec<usize> = servers
                 .iter()
@@ -449,6 +454,7 @@ async fn run_strategy(
         kills,
         zombies,
         fenced_writes_rejected: fenced,
+        attempts_stopped_at_lease_deadline: stopped,
         in_doubt_before_reconciliation: doubted,
         backends_terminated: terminated,
         crashes_restarted: crashes,
@@ -517,20 +523,22 @@ async fn start_simulator(
     Ok((child, url))
 }
 
-/// The `errors`, `fenced` and `in_doubt` counts a finished server printed (0 if none).
-async fn read_report(child: &mut Child) -> (u64, u64, u64) {
+/// The `errors`, `fenced`, `in_doubt` and `stopped_at_deadline` counts a
+/// finished server printed (0 if none).
+async fn read_report(child: &mut Child) -> (u64, u64, u64, u64) {
     let Some(mut stdout) = child.stdout.take() else {
-        return (0, 0, 0);
+        return (0, 0, 0, 0);
     };
     let mut text = String::new();
     let _ = stdout.read_to_string(&mut text).await;
     text.lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .fold((0, 0, 0), |(e, f, d), v| {
+        .fold((0, 0, 0, 0), |(e, f, d, s), v| {
             (
                 e + v["errors"].as_u64().unwrap_or(0),
                 f + v["fenced"].as_u64().unwrap_or(0),
                 d + v["in_doubt"].as_u64().unwrap_or(0),
+                s + v["stopped_at_deadline"].as_u64().unwrap_or(0),
             )
         })
 }
@@ -701,6 +709,10 @@ pub async fn chaos(database_url: &str, args: DemoArgs) -> Result<(), String> {
         println!(
             "fenced writes rejected            {}",
             r.fenced_writes_rejected
+        );
+        println!(
+            "attempts stopped at their lease   {}",
+            r.attempts_stopped_at_lease_deadline
         );
         println!(
             "servers killed / zombies          {} / {}",

@@ -125,7 +125,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
                     .await?
                 }
             };
-            let line = serde_json::json!({"strategy": args.strategy, "billed": report.billed, "errors": report.errors, "fenced": report.fenced, "in_doubt": report.in_doubt});
+            let line = serde_json::json!({"strategy": args.strategy, "billed": report.billed, "errors": report.errors, "fenced": report.fenced, "in_doubt": report.in_doubt, "stopped_at_deadline": report.stopped_at_deadline});
             println!("{line}");
             Ok(())
         }

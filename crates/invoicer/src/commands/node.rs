@@ -120,5 +120,6 @@ pub async fn bill_pending(
         errors: stats.retried + stats.discarded + stats.in_doubt,
         fenced: stats.lease_lost,
         in_doubt: stats.in_doubt,
+        stopped_at_deadline: stats.stopped_at_deadline,
     })
 }
