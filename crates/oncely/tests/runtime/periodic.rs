@@ -237,3 +237,75 @@ async fn broken_schedules_do_not_stop_the_others(db: TestDb) {
         "skipped, not failed"
     );
 }
+
+both!(a_failing_service_is_retried_and_a_leader_that_keeps_failing_resigns);
+async fn a_failing_service_is_retried_and_a_leader_that_keeps_failing_resigns(db: TestDb) {
+    let store = db.store().await;
+    let mut config = leader_config("a");
+    config.pruner.interval = Duration::from_millis(20);
+    let c = Client::builder(db.store().await)
+        .queue("q", 2)
+        .config(config)
+        .register_fn("tick", |_ctx| async { Ok(()) })
+        .build()
+        .expect("client");
+    let running = c.start();
+    eventually("a leads", || async {
+        store
+            .leader_get()
+            .await
+            .expect("leader")
+            .is_some_and(|l| l.leader_id == "a")
+    })
+    .await;
+    let elected = store.leader_get().await.expect("leader").expect("row");
+    // The pruner's table disappears: every pruner pass fails from now on.
+    db.exec("ALTER TABLE oncely_schedule_firings RENAME TO oncely_schedule_firings_gone")
+        .await;
+    // The rescuer keeps working meanwhile: an expired lease is rescued.
+    let id = store
+        .job_insert(&NewJob::new("other", "x", json!({})))
+        .await
+        .expect("insert")
+        .job
+        .id;
+    store
+        .job_claim(&oncely::store::ClaimParams {
+            queue: "other".into(),
+            kinds: vec!["x".into()],
+            limit: 1,
+            lease: Duration::from_secs(30),
+            worker_id: "gone".into(),
+        })
+        .await
+        .expect("claim");
+    db.expire_leases().await;
+    eventually("rescued while the pruner fails", || async {
+        store.job_get(id).await.expect("get").expect("row").state == JobState::Retryable
+    })
+    .await;
+    // After five failed passes in a row the leader resigns.
+    eventually("a resigned", || async {
+        let now = store.db_now().await.expect("now");
+        store
+            .leader_get()
+            .await
+            .expect("leader")
+            .is_some_and(|l| l.expires_at <= now)
+    })
+    .await;
+    assert!(c.stats().snapshot().maintenance_failures >= 5);
+    db.exec("ALTER TABLE oncely_schedule_firings_gone RENAME TO oncely_schedule_firings")
+        .await;
+    // It sits out one leadership lease, then leads again with a new term.
+    eventually("a leads again", || async {
+        let now = store.db_now().await.expect("now");
+        store
+            .leader_get()
+            .await
+            .expect("leader")
+            .is_some_and(|l| l.leader_id == "a" && l.expires_at > now && l.term > elected.term)
+    })
+    .await;
+    running.shutdown().await;
+}
