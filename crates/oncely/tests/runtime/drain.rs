@@ -73,3 +73,62 @@ async fn eight_clients_drain_5000_jobs_exactly_once(db: TestDb) {
         JOBS as f64 / drained.as_secs_f64()
     );
 }
+
+both!(a_freed_slot_is_refilled_while_long_jobs_hold_the_others);
+async fn a_freed_slot_is_refilled_while_long_jobs_hold_the_others(db: TestDb) {
+    // Claims are batched under load, but a single free slot must not wait
+    // for the long jobs holding the others.
+    let store = db.store().await;
+    let mut config = fast_config();
+    config.poll_interval = std::time::Duration::from_secs(60);
+    config.maintenance = false;
+    let client = Client::builder(store.clone())
+        .queue("q", 4)
+        .config(config)
+        .register_fn("long", |_ctx| async {
+            tokio::time::sleep(std::time::Duration::from_secs(20)).await;
+            Ok(())
+        })
+        .register_fn("short", |_ctx| async { Ok(()) })
+        .build()
+        .expect("client");
+    for _ in 0..3 {
+        store
+            .job_insert(&NewJob::new("q", "long", json!({})))
+            .await
+            .expect("insert");
+    }
+    let short = store
+        .job_insert(&NewJob::new("q", "short", json!({})).with_priority(1))
+        .await
+        .expect("insert")
+        .job
+        .id;
+    let next = store
+        .job_insert(&NewJob::new("q", "short", json!({})).with_priority(2))
+        .await
+        .expect("insert")
+        .job
+        .id;
+    let running = client.start();
+    super::support::eventually("both short jobs done beside the long ones", || async {
+        let done = |id| {
+            let store = store.clone();
+            async move {
+                store.job_get(id).await.expect("get").expect("row").state == JobState::Completed
+            }
+        };
+        done(short).await && done(next).await
+    })
+    .await;
+    let long_running = store
+        .queue_counts()
+        .await
+        .expect("counts")
+        .iter()
+        .filter(|c| c.state == JobState::Running)
+        .map(|c| c.count)
+        .sum::<i64>();
+    assert_eq!(long_running, 3, "the long jobs still hold their slots");
+    drop(running);
+}
