@@ -23,12 +23,7 @@ while [ $# -gt 0 ]; do
 done
 (cd "$here/riverqueue" && cargo build --release -q)
 # River's default fetch cooldown (100 ms), then its minimum (1 ms).
-"$here/riverqueue/target/release/riverqueue-bench" "$url" "$jobs" "$clients" "$concurrency" 1
-echo "== underway"
-(cd "$here/underway" && cargo build --release -q)
-# underway's default polling (one minute, plus notifications), then every 10 ms.
-"$here/underway/target/release/underway-bench" "$url" "$jobs" "$clients" "$concurrency"
-"$here/underway/target/release/underway-bench" "$url" "$jobs" "$clients" "$concurrency" 1000
+"$here/riverqueue/target/release/riverqueue-bench" "$url" "$jobs" "$clients" "$concurrency" 100
 "$here/riverqueue/target/release/riverqueue-bench" "$url" "$jobs" "$clients" "$concurrency" 1
 echo "== underway"
 (cd "$here/underway" && cargo build --release -q)
