@@ -182,6 +182,24 @@ impl TestDb {
         .await;
     }
 
+    /// The `host:port` of a PostgreSQL test database (to put a
+    /// [`StallProxy`] in front of it). Panics on SQLite or an URL without one.
+    pub fn postgres_addr(&self) -> std::net::SocketAddr {
+        assert_eq!(
+            self.backend,
+            Backend::Postgres,
+            "only PostgreSQL has an address"
+        );
+        let rest = self
+            .url
+            .split_once("://")
+            .map_or(self.url.as_str(), |(_, r)| r);
+        let authority = rest.split('/').next().unwrap_or_default();
+        let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+        host.parse()
+            .unwrap_or_else(|e| panic!("{host:?} in {} is not host:port: {e}", self.url))
+    }
+
     /// A new connection pool on this database.
     pub async fn store(&self) -> Store {
         connect(&self.url)

@@ -179,13 +179,7 @@ async fn a_stalled_database_kills_the_program_before_the_lease_ends() {
     let db = TestDb::new(Backend::Postgres).await;
     let store = db.store().await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let host = db
-        .url
-        .split_once('@')
-        .and_then(|(_, rest)| rest.split_once('/'))
-        .map(|(host, _)| host.to_owned())
-        .expect("host:port");
-    let proxy = oncely_testkit::StallProxy::start(host.parse().expect("address")).await;
+    let proxy = oncely_testkit::StallProxy::start(db.postgres_addr()).await;
     let script = format!(
         r#"echo $$ > {dir}/pid_$ONCELY_ATTEMPT; if [ ! -e {dir}/pid_2 ] && [ "$ONCELY_ATTEMPT" = 1 ]; then exec sleep 60; fi"#,
         dir = dir.path().display()

@@ -124,17 +124,9 @@ async fn supervised<T>(pass: impl Future<Output = crate::Result<T>>) -> Result<T
     match AssertUnwindSafe(pass).catch_unwind().await {
         Ok(Ok(value)) => Ok(value),
         Ok(Err(error)) => Err(PassError::Failed(error)),
-        Err(payload) => Err(PassError::Panicked(panic_text(payload.as_ref()))),
-    }
-}
-
-fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_owned()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "non-string panic payload".into()
+        Err(payload) => Err(PassError::Panicked(crate::error::panic_message(
+            payload.as_ref(),
+        ))),
     }
 }
 

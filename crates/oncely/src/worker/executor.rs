@@ -197,7 +197,7 @@ impl Executor {
                     Some(Ok(Ok(()))) => End::Returned(Ok(())),
                     Some(Ok(Err(Some(error)))) => End::Returned(Err(error)),
                     Some(Ok(Err(None))) => End::NotDone,
-                    Some(Err(e)) if e.is_panic() => End::Panicked(panic_message(e.into_panic())),
+                    Some(Err(e)) if e.is_panic() => End::Panicked(crate::error::panic_message(e.into_panic().as_ref())),
                     _ => End::Panicked("handler task ended without a result".into()),
                 },
                 _ = heartbeat.tick(), if beat.is_none() => {
@@ -492,16 +492,6 @@ fn doubt_reason(end: &End, at_most_once: bool, reconciling: bool) -> Option<Stri
             Some(format!("{what} panicked ({message}); {unknown}"))
         }
         _ => None,
-    }
-}
-
-fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_owned()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "non-string panic payload".into()
     }
 }
 

@@ -158,13 +158,7 @@ async fn the_kinds_policy_wins_over_the_rows_on_every_insert_path(db: TestDb) {
 async fn an_attempt_cut_off_from_its_database_stops_before_its_lease_can_end() {
     let db = TestDb::new(Backend::Postgres).await;
     let observer = db.store().await;
-    let target = db
-        .url
-        .split_once("@")
-        .and_then(|(_, rest)| rest.split_once('/'))
-        .map(|(host, _)| host.to_owned())
-        .expect("host:port in the test URL");
-    let proxy = StallProxy::start(target.parse().expect("socket address")).await;
+    let proxy = StallProxy::start(db.postgres_addr()).await;
     let through = oncely::connect(&proxy.url_for(&db.url))
         .await
         .expect("connect through the proxy");
