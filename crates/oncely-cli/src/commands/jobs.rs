@@ -52,9 +52,9 @@ pub async fn run(store: &Store, command: JobsCommand) -> Result<(), CliError> {
             let job = store.job_cancel(id).await?;
             if job.state == JobState::Running {
                 crate::say!(
-                    "job {} is running: cancel requested; attempt {} on {} stops at its next heartbeat \
-                     and the job is then cancelled (or when its lease ends, if its worker is gone); \
-                     until then it cannot be retried",
+                    "job {} is running: cancel requested; attempt {} on {} is told now (PostgreSQL) or at \
+                     its next heartbeat (SQLite), stops, and the job is then cancelled (or when its lease \
+                     ends, if its worker is gone); until then it cannot be retried",
                     job.id,
                     job.attempt,
                     job.locked_by.as_deref().unwrap_or("?")

@@ -241,6 +241,9 @@ pub enum Wakeup {
     Queue(String),
     /// The leader resigned: try to take over now.
     LeaderResigned,
+    /// An operator asked the running attempt of this job to stop: its
+    /// worker heartbeats now instead of at its next period.
+    CancelRequested(i64),
 }
 
 /// Wake-ups from the database. Best effort; polling covers what it misses.

@@ -179,6 +179,7 @@ impl Client {
             stats: self.stats.clone(),
             hard_stop: hard_stop.clone(),
             completer,
+            wakeups: self.wakeups.clone(),
         };
         for (queue, concurrency) in &self.queues {
             let Some(wakeup) = self.wakeups.get(queue) else {

@@ -62,6 +62,8 @@ pub(crate) struct Executor {
     pub hard_stop: CancellationToken,
     /// Writes completions in batches.
     pub completer: Completer,
+    /// Nudges an attempt whose job an operator cancelled.
+    pub wakeups: Arc<super::wakeups::Wakeups>,
 }
 
 impl Executor {
@@ -186,6 +188,8 @@ impl Executor {
         let deadline = timeout.map(|t| started + t);
         let margin = self.config.stop_margin();
         let mut beat: Option<Beat> = None;
+        // An announced cancel: heartbeat now, which reports the request.
+        let watch = self.wakeups.watch(fence.job_id);
         let end = loop {
             // Recomputed each turn: a renewal moves it forward.
             let stop_at = lease
@@ -201,6 +205,9 @@ impl Executor {
                     _ => End::Panicked("handler task ended without a result".into()),
                 },
                 _ = heartbeat.tick(), if beat.is_none() => {
+                    beat = Some(self.send_heartbeat(fence, stop_at));
+                }
+                _ = watch.nudged.notified(), if beat.is_none() => {
                     beat = Some(self.send_heartbeat(fence, stop_at));
                 }
                 (sent, answer) = in_flight(&mut beat) => {
@@ -224,6 +231,7 @@ impl Executor {
                 _ = self.hard_stop.cancelled() => break End::Shutdown,
             }
         };
+        drop(watch);
         if !matches!(end, End::Returned(_) | End::NotDone | End::Panicked(_)) {
             // Tell the handler, give it a moment to stop on its own, then abort it.
             let grace = if matches!(end, End::LeaseDeadline) {

@@ -1,4 +1,5 @@
-//! Per-queue wake-up signals, fed by local inserts and database notifications.
+//! Per-queue wake-up signals, fed by local inserts and database notifications,
+//! and per-attempt nudges when an operator cancels a running job.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -9,12 +10,33 @@ use tokio_util::sync::CancellationToken;
 
 use crate::store::{Store, Wakeup};
 
-/// One `Notify` per queue this client works.
+/// One `Notify` per queue this client works, and one per job it runs.
 #[derive(Debug, Default)]
 pub(crate) struct Wakeups {
     queues: HashMap<String, Arc<Notify>>,
     /// Fires when the leader resigns, so followers try to take over at once.
     pub(crate) leader_resigned: Arc<Notify>,
+    /// The attempts running here, by job id: nudged when an operator cancels one.
+    running: std::sync::Mutex<HashMap<i64, Arc<Notify>>>,
+}
+
+/// A running attempt's registration; removed when dropped.
+pub(crate) struct Watch<'a> {
+    wakeups: &'a Wakeups,
+    job_id: i64,
+    /// Fires when the job's cancel was announced.
+    pub(crate) nudged: Arc<Notify>,
+}
+
+impl Drop for Watch<'_> {
+    fn drop(&mut self) {
+        let mut running = self
+            .wakeups
+            .running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        running.remove(&self.job_id);
+    }
 }
 
 impl Wakeups {
@@ -25,6 +47,27 @@ impl Wakeups {
                 .map(|q| (q.to_owned(), Arc::new(Notify::new())))
                 .collect(),
             leader_resigned: Arc::new(Notify::new()),
+            running: Default::default(),
+        }
+    }
+
+    /// Registers the running attempt of `job_id` for cancel announcements.
+    pub(crate) fn watch(&self, job_id: i64) -> Watch<'_> {
+        let nudged = Arc::new(Notify::new());
+        let mut running = self.running.lock().unwrap_or_else(|p| p.into_inner());
+        running.insert(job_id, nudged.clone());
+        Watch {
+            wakeups: self,
+            job_id,
+            nudged,
+        }
+    }
+
+    /// An operator cancelled `job_id`: if it runs here, its executor heartbeats now.
+    pub(crate) fn nudge(&self, job_id: i64) {
+        let running = self.running.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(notify) = running.get(&job_id) {
+            notify.notify_one();
         }
     }
 
@@ -62,6 +105,7 @@ pub(crate) async fn forward(store: Store, wakeups: Arc<Wakeups>, stop: Cancellat
                 received = listener.recv() => match received {
                     Ok(Wakeup::Queue(queue)) => wakeups.wake(&queue),
                     Ok(Wakeup::LeaderResigned) => wakeups.leader_resigned.notify_waiters(),
+                    Ok(Wakeup::CancelRequested(job_id)) => wakeups.nudge(job_id),
                     Err(error) => {
                         tracing::warn!(%error, "job notifications interrupted; reconnecting");
                         break;

@@ -416,3 +416,49 @@ async fn break_steps_table(backend: Backend, url: &str) {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_postgres_a_cancel_reaches_the_attempt_before_its_next_heartbeat() {
+    let db = TestDb::new(Backend::Postgres).await;
+    let store = db.store().await;
+    let started = Arc::new(AtomicU32::new(0));
+    let seen = started.clone();
+    // Heartbeats every 10 s: a cancel seen within a few seconds was pushed.
+    let config = oncely::worker::ClientConfig {
+        poll_interval: Duration::from_millis(100),
+        ..fast_config().with_lease(Duration::from_secs(30))
+    };
+    let client = Client::builder(store.clone())
+        .queue("q", 1)
+        .config(config)
+        .register_fn("k", move |_ctx| {
+            let started = seen.clone();
+            async move {
+                started.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_secs(600)).await;
+                Ok(())
+            }
+        })
+        .build()
+        .expect("client");
+    let id = client
+        .insert(&NewJob::new("q", "k", json!({})))
+        .await
+        .expect("insert")
+        .job
+        .id;
+    let running = client.start();
+    eventually("running", || async { started.load(Ordering::SeqCst) == 1 }).await;
+    let asked = Instant::now();
+    store.job_cancel(id).await.expect("cancel");
+    eventually("cancelled", || async {
+        state_of(&store, id).await == JobState::Cancelled
+    })
+    .await;
+    let took = asked.elapsed();
+    running.shutdown().await;
+    assert!(
+        took < Duration::from_secs(5),
+        "the cancel waited for a heartbeat ({took:?}); it should be announced"
+    );
+}

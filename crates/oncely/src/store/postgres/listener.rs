@@ -1,5 +1,6 @@
 //! LISTEN/NOTIFY wake-ups: the `oncely_jobs` channel carries the queue name
-//! of each job that became available.
+//! of each job that became available, `oncely_leader` a resignation, and
+//! `oncely_cancel` the id of a running job an operator cancelled.
 //!
 //! A lost notification (a dropped connection, a listener not yet started) is
 //! harmless: workers also poll, so it delays a job by at most one poll interval.
@@ -17,6 +18,9 @@ pub const CHANNEL: &str = "oncely_jobs";
 /// The channel a leader's resignation notifies.
 pub const LEADER_CHANNEL: &str = "oncely_leader";
 
+/// The channel that carries the id of a running job an operator cancelled.
+pub const CANCEL_CHANNEL: &str = "oncely_cancel";
+
 /// A connection listening on [`CHANNEL`].
 #[derive(Debug)]
 pub struct PgJobListener {
@@ -27,7 +31,9 @@ impl PgJobListener {
     /// Opens a dedicated connection and starts listening.
     pub async fn connect(pool: &PgPool) -> Result<Self> {
         let mut listener = PgListener::connect_with(pool).await?;
-        listener.listen_all([CHANNEL, LEADER_CHANNEL]).await?;
+        listener
+            .listen_all([CHANNEL, LEADER_CHANNEL, CANCEL_CHANNEL])
+            .await?;
         Ok(PgJobListener { listener })
     }
 }
@@ -35,13 +41,22 @@ impl PgJobListener {
 #[async_trait]
 impl crate::store::JobListener for PgJobListener {
     async fn recv(&mut self) -> Result<crate::store::Wakeup> {
-        let notification = self.listener.recv().await?;
-        if notification.channel() == LEADER_CHANNEL {
-            Ok(crate::store::Wakeup::LeaderResigned)
-        } else {
-            Ok(crate::store::Wakeup::Queue(
-                notification.payload().to_owned(),
-            ))
+        loop {
+            let notification = self.listener.recv().await?;
+            return Ok(match notification.channel() {
+                LEADER_CHANNEL => crate::store::Wakeup::LeaderResigned,
+                CANCEL_CHANNEL => match notification.payload().parse() {
+                    Ok(id) => crate::store::Wakeup::CancelRequested(id),
+                    Err(_) => {
+                        tracing::warn!(
+                            payload = notification.payload(),
+                            "ignoring a malformed cancel notification"
+                        );
+                        continue;
+                    }
+                },
+                _ => crate::store::Wakeup::Queue(notification.payload().to_owned()),
+            });
         }
     }
 }

@@ -633,8 +633,21 @@ impl Driver for PgDriver {
     }
 
     async fn job_cancel(&self, id: i64) -> Result<Job> {
-        self.operator_write(include_str!("sql/job_cancel.sql"), id, "cancel")
-            .await
+        let job = self
+            .operator_write(include_str!("sql/job_cancel.sql"), id, "cancel")
+            .await?;
+        if job.state == JobState::Running {
+            // Tell its worker now rather than at its next heartbeat (best
+            // effort: the heartbeat still finds the request).
+            if let Err(error) = sqlx::query(include_str!("sql/job_cancel_notify.sql"))
+                .bind(id.to_string())
+                .execute(&self.pool)
+                .await
+            {
+                tracing::warn!(job = id, %error, "cancel requested; its worker will see it at its next heartbeat");
+            }
+        }
+        Ok(job)
     }
 
     async fn job_retry_now(&self, id: i64) -> Result<Job> {
