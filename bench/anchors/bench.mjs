@@ -62,8 +62,37 @@ async function waitFor(check) {
   while (!check()) await new Promise((r) => setTimeout(r, 5));
 }
 
-function row(library, scenario, { jobs, seconds }) {
-  return { library, scenario, jobs, seconds, jobs_per_sec: jobs / seconds };
+function row(library, scenario, { jobs, seconds }, dbCost) {
+  return { library, scenario, jobs, seconds, jobs_per_sec: jobs / seconds, db_cost: dbCost };
+}
+
+/** The WAL position in bytes (the same query as oncely-bench). */
+async function walPosition(url) {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  const r = await c.query("SELECT (pg_current_wal_lsn() - '0/0'::pg_lsn)::bigint AS lsn");
+  await c.end();
+  return Number(r.rows[0].lsn);
+}
+
+/** WAL per job since `from`, dead tuples and sizes of the database's tables (as oncely-bench). */
+async function dbCost(url, from, jobs) {
+  const to = await walPosition(url);
+  await new Promise((r) => setTimeout(r, 1500));
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  const r = await c.query(
+    "SELECT COALESCE(sum(n_dead_tup), 0)::bigint AS dead, COALESCE(sum(pg_relation_size(relid)), 0)::bigint AS heap, " +
+      "COALESCE(sum(pg_indexes_size(relid)), 0)::bigint AS idx FROM pg_stat_user_tables",
+  );
+  await c.end();
+  const mib = (b) => Number(b) / (1024 * 1024);
+  return {
+    wal_bytes_per_job: (to - from) / jobs,
+    dead_tuples: Number(r.rows[0].dead),
+    table_mib: mib(r.rows[0].heap),
+    index_mib: mib(r.rows[0].idx),
+  };
 }
 
 const GRAPHILE = "graphile-worker 0.17.3";
@@ -84,6 +113,7 @@ async function graphileWorker(opts, tuned) {
     ? { localQueue: { size: 500 }, completeJobBatchDelay: 0, failJobBatchDelay: 0 }
     : {};
   let done = 0;
+  const walFrom = await walPosition(connectionString);
   const started = performance.now();
   const runners = await Promise.all(
     Array.from({ length: opts.clients }, () =>
@@ -102,10 +132,11 @@ async function graphileWorker(opts, tuned) {
   await waitFor(() => done >= inserted.jobs);
   const seconds = (performance.now() - started) / 1000;
   await Promise.all(runners.map((r) => r.stop()));
+  const cost = await dbCost(connectionString, walFrom, inserted.jobs);
   const setting = tuned ? "local queue 500, batched completion" : "defaults";
   return [
     row(GRAPHILE, "insert, one by one (8 tasks)", inserted),
-    row(GRAPHILE, `drain a backlog (${setting})`, { jobs: inserted.jobs, seconds }),
+    row(GRAPHILE, `drain a backlog (${setting})`, { jobs: inserted.jobs, seconds }, cost),
   ];
 }
 
@@ -119,6 +150,7 @@ async function pgBoss(opts, batchSize) {
   await producer.stop({ graceful: false, wait: true });
   let done = 0;
   const workers = [];
+  const walFrom = await walPosition(connectionString);
   const started = performance.now();
   for (let i = 0; i < opts.clients; i++) {
     const boss = new PgBoss({ connectionString, max: 10, supervise: false, schedule: false });
@@ -133,9 +165,10 @@ async function pgBoss(opts, batchSize) {
   // A batch counts when its handler returned; pg-boss then completes it in one statement.
   const seconds = (performance.now() - started) / 1000;
   await Promise.all(workers.map((b) => b.stop({ graceful: false, wait: true })));
+  const cost = await dbCost(connectionString, walFrom, inserted.jobs);
   return [
     row("pg-boss 10.4.2", "insert, one by one (8 tasks)", inserted),
-    row("pg-boss 10.4.2", `drain a backlog (batches of ${batchSize})`, { jobs: inserted.jobs, seconds }),
+    row("pg-boss 10.4.2", `drain a backlog (batches of ${batchSize})`, { jobs: inserted.jobs, seconds }, cost),
   ];
 }
 
@@ -152,6 +185,12 @@ const rows = [
 for (const r of rows) {
   console.log(
     `${r.library.padEnd(24)} ${r.scenario.padEnd(44)} ${String(r.jobs).padStart(7)} ${r.seconds.toFixed(2).padStart(8)} ${r.jobs_per_sec.toFixed(0).padStart(9)}`,
+  );
+}
+for (const r of rows.filter((r) => r.db_cost)) {
+  const c = r.db_cost;
+  console.log(
+    `${r.library} ${r.scenario}: WAL ${c.wal_bytes_per_job.toFixed(0)} bytes/job, ${c.dead_tuples} dead tuples left, tables ${c.table_mib.toFixed(1)} MiB + indexes ${c.index_mib.toFixed(1)} MiB`,
   );
 }
 console.log(JSON.stringify({ settings: opts, rows }));

@@ -9,6 +9,7 @@
 
 #![forbid(unsafe_code)]
 
+mod db_cost;
 mod report;
 mod scenarios;
 mod stats;

@@ -51,6 +51,14 @@ impl Report {
                 r.backend, r.scenario, r.jobs, r.seconds, r.jobs_per_sec, latency
             );
         }
+        for r in &self.rows {
+            if let Some(c) = r.db_cost {
+                println!(
+                    "{} {}: WAL {:.0} bytes/job, {} dead tuples left, tables {:.1} MiB + indexes {:.1} MiB",
+                    r.backend, r.scenario, c.wal_bytes_per_job, c.dead_tuples, c.table_mib, c.index_mib
+                );
+            }
+        }
         if let Some(mib) = self.peak_rss_mib {
             println!("peak memory of the benchmark process: {mib:.0} MiB");
         }

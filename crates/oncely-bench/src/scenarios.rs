@@ -65,6 +65,8 @@ pub struct Row {
     pub jobs_per_sec: f64,
     /// Insert-to-start latency (latency scenario only).
     pub latency: Option<Percentiles>,
+    /// What the run cost PostgreSQL (drain on PostgreSQL only).
+    pub db_cost: Option<crate::db_cost::DbCost>,
 }
 
 /// Every scenario on `backend`, in order.
@@ -104,6 +106,7 @@ fn row(backend: Backend, scenario: &'static str, jobs: u32, took: Duration) -> R
         seconds,
         jobs_per_sec: f64::from(jobs) / seconds.max(1e-9),
         latency: None,
+        db_cost: None,
     }
 }
 
@@ -200,6 +203,10 @@ async fn drain(backend: Backend, s: &Settings) -> Result<Row, String> {
     let (db, store) = fresh(backend, s).await?;
     insert_backlog(&store, s.jobs).await?;
     let clients = clients(&db, s, Arc::new(|_| {})).await?;
+    let wal_from = match backend {
+        Backend::Postgres => Some(crate::db_cost::wal_position(&db.url).await?),
+        Backend::Sqlite => None,
+    };
     let started = Instant::now();
     let running: Vec<_> = clients.iter().map(Client::start).collect();
     while completed(&clients) < u64::from(s.jobs) {
@@ -209,8 +216,13 @@ async fn drain(backend: Backend, s: &Settings) -> Result<Row, String> {
     for r in running {
         r.shutdown().await;
     }
+    drop(clients);
     let scenario = "drain a backlog (no-op handler)";
-    Ok(row(backend, scenario, s.jobs, took))
+    let mut measured = row(backend, scenario, s.jobs, took);
+    if let Some(from) = wal_from {
+        measured.db_cost = Some(crate::db_cost::since(&db.url, from, s.jobs).await?);
+    }
+    Ok(measured)
 }
 
 async fn latency(backend: Backend, s: &Settings) -> Result<Row, String> {
