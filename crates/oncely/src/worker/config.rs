@@ -49,7 +49,8 @@ pub struct ClientConfig {
     pub default_timeout: Option<Duration>,
     /// When an attempt must stop (lease lost, job cancelled, time limit,
     /// shutdown deadline), how long its handler may take to return after
-    /// [`super::JobContext::cancelled`] fires before it is aborted. Default 1 s.
+    /// [`super::JobContext::cancelled`] fires before it is aborted, capped by
+    /// [`ClientConfig::deadline_grace`]. Default 1 s.
     pub cancel_grace: Duration,
 }
 
@@ -77,9 +78,11 @@ impl Default for ClientConfig {
 }
 
 impl ClientConfig {
-    /// How long an attempt stopped at its lease deadline may take to return
-    /// after [`super::JobContext::cancelled`] fires before it is aborted: the
-    /// cancel grace, at most a quarter of the lease.
+    /// How long a stopped attempt (lease deadline, cancel, time limit,
+    /// shutdown deadline) may take to return after
+    /// [`super::JobContext::cancelled`] fires before it is aborted: the
+    /// cancel grace, at most a quarter of the lease (and never past a tenth
+    /// of the lease before the lease could end, as heartbeats have stopped).
     pub fn deadline_grace(&self) -> Duration {
         self.cancel_grace.min(self.lease / 4)
     }

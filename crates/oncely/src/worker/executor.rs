@@ -234,10 +234,15 @@ impl Executor {
         drop(watch);
         if !matches!(end, End::Returned(_) | End::NotDone | End::Panicked(_)) {
             // Tell the handler, give it a moment to stop on its own, then abort it.
-            let grace = if matches!(end, End::LeaseDeadline) {
-                self.config.deadline_grace()
+            // Heartbeats have stopped: whatever the reason, the handler must
+            // be gone a tenth of the lease before the lease could end; with
+            // the lease already lost, another attempt may run: no grace.
+            let grace = if matches!(end, End::LeaseLost(_)) {
+                Duration::ZERO
             } else {
-                self.config.cancel_grace
+                self.config
+                    .deadline_grace()
+                    .min(lease.remaining().saturating_sub(self.config.lease / 10))
             };
             cancel.cancel();
             let _ = tokio::time::timeout(grace, handler.join_next()).await;

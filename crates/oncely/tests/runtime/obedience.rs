@@ -235,12 +235,26 @@ async fn an_attempt_cut_off_from_its_database_stops_before_its_lease_can_end() {
 
 both!(a_cancelled_attempt_has_ended_before_the_job_runs_again);
 async fn a_cancelled_attempt_has_ended_before_the_job_runs_again(db: TestDb) {
+    cancel_then_retry(db, fast_config()).await
+}
+
+both!(a_long_cancel_grace_cannot_outlive_the_lease);
+async fn a_long_cancel_grace_cannot_outlive_the_lease(db: TestDb) {
+    // The handler ignores its stop signal and the grace is a minute: it is
+    // still aborted before the lease could end (heartbeats stopped with the
+    // cancel), never left running once the job can be retried.
+    let mut config = fast_config();
+    config.cancel_grace = Duration::from_secs(60);
+    cancel_then_retry(db, config).await
+}
+
+async fn cancel_then_retry(db: TestDb, config: oncely::worker::ClientConfig) {
     let store = db.store().await;
     let spans: Spans = Default::default();
     let recorded = spans.clone();
     let client = Client::builder(store.clone())
         .queue("q", 2)
-        .config(fast_config())
+        .config(config)
         .register_fn("k", move |ctx| {
             let spans = recorded.clone();
             async move {
