@@ -45,6 +45,9 @@ struct Args {
     /// (opt-in: the last commits can be lost on power loss).
     #[arg(long, value_enum, default_value = "full")]
     sqlite_synchronous: Synchronous,
+    /// Run only these scenarios (comma-separated): insert, bulk, drain, latency.
+    #[arg(long, value_delimiter = ',', value_parser = clap::builder::PossibleValuesParser::new(scenarios::SCENARIOS))]
+    only: Vec<String>,
     /// Output: a table, or JSON.
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
@@ -99,7 +102,7 @@ async fn main() -> std::process::ExitCode {
     }
     let mut report = Report::new(&settings);
     for backend in backends {
-        match scenarios::run_all(backend, &settings).await {
+        match scenarios::run_all(backend, &settings, &args.only).await {
             Ok(rows) => report.rows.extend(rows),
             Err(e) => {
                 eprintln!("oncely-bench: {backend:?}: {e}");

@@ -69,14 +69,26 @@ pub struct Row {
     pub db_cost: Option<crate::db_cost::DbCost>,
 }
 
-/// Every scenario on `backend`, in order.
-pub async fn run_all(backend: Backend, s: &Settings) -> Result<Vec<Row>, String> {
-    Ok(vec![
-        insert_one_by_one(backend, s).await?,
-        insert_in_batches(backend, s).await?,
-        drain(backend, s).await?,
-        latency(backend, s).await?,
-    ])
+/// The scenarios, by the names `--only` takes.
+pub const SCENARIOS: [&str; 4] = ["insert", "bulk", "drain", "latency"];
+
+/// The scenarios named in `only` (all when empty) on `backend`, in order.
+pub async fn run_all(backend: Backend, s: &Settings, only: &[String]) -> Result<Vec<Row>, String> {
+    let wanted = |name: &str| only.is_empty() || only.iter().any(|o| o == name);
+    let mut rows = Vec::new();
+    if wanted("insert") {
+        rows.push(insert_one_by_one(backend, s).await?);
+    }
+    if wanted("bulk") {
+        rows.push(insert_in_batches(backend, s).await?);
+    }
+    if wanted("drain") {
+        rows.push(drain(backend, s).await?);
+    }
+    if wanted("latency") {
+        rows.push(latency(backend, s).await?);
+    }
+    Ok(rows)
 }
 
 /// A fresh migrated database, or why there is none.
