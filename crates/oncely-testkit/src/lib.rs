@@ -200,12 +200,81 @@ impl TestDb {
             .unwrap_or_else(|e| panic!("{host:?} in {} is not host:port: {e}", self.url))
     }
 
+    /// Stores a schedule row as another binary might have written it, with
+    /// `spec` (JSON text) and `args` (JSON text) as given: for tests of rows
+    /// that do not decode or validate. `name` and the JSON must not contain `'`.
+    pub async fn insert_raw_schedule(
+        &self,
+        name: &str,
+        spec: &str,
+        queue: &str,
+        kind: &str,
+        args: &str,
+    ) {
+        let now = match self.backend {
+            Backend::Postgres => "now() - interval '1 day'",
+            Backend::Sqlite => "strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-1 days')",
+        };
+        self.exec(&format!(
+            "INSERT INTO oncely_schedules (name, spec, queue, kind, args, max_attempts, catch_up, \
+             created_at, updated_at) VALUES ('{name}', '{spec}', '{queue}', '{kind}', '{args}', 3, \
+             '{{\"policy\":\"latest\"}}', {now}, {now})"
+        ))
+        .await;
+    }
+
+    /// Inserts `job` inside a transaction of its own connection (the
+    /// `insert_tx` path an application uses), and commits.
+    pub async fn insert_in_transaction(
+        &self,
+        job: &oncely::NewJob,
+    ) -> oncely::store::InsertOutcome {
+        on_connection!(self, conn, {
+            let mut tx = match self.backend {
+                Backend::Postgres => conn.begin().await,
+                Backend::Sqlite => conn.begin_with("BEGIN IMMEDIATE").await,
+            }
+            .expect("begin");
+            let outcome = insert_tx_on(&mut tx, job).await;
+            tx.commit().await.expect("commit");
+            outcome
+        })
+    }
+
     /// A new connection pool on this database.
     pub async fn store(&self) -> Store {
         connect(&self.url)
             .await
             .unwrap_or_else(|e| panic!("connecting to {}: {e}", self.url))
     }
+}
+
+/// The backend's `insert_tx` on a transaction of either kind.
+trait InsertTx {
+    async fn insert_tx_here(&mut self, job: &oncely::NewJob) -> oncely::store::InsertOutcome;
+}
+
+impl InsertTx for sqlx::Transaction<'_, sqlx::Postgres> {
+    async fn insert_tx_here(&mut self, job: &oncely::NewJob) -> oncely::store::InsertOutcome {
+        oncely::store::postgres::insert_tx(self, job)
+            .await
+            .expect("insert_tx")
+    }
+}
+
+impl InsertTx for sqlx::Transaction<'_, sqlx::Sqlite> {
+    async fn insert_tx_here(&mut self, job: &oncely::NewJob) -> oncely::store::InsertOutcome {
+        oncely::store::sqlite::insert_tx(self, job)
+            .await
+            .expect("insert_tx")
+    }
+}
+
+async fn insert_tx_on(
+    tx: &mut impl InsertTx,
+    job: &oncely::NewJob,
+) -> oncely::store::InsertOutcome {
+    tx.insert_tx_here(job).await
 }
 
 /// `url` with its database name replaced by `name`.

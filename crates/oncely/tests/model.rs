@@ -436,7 +436,9 @@ impl Case<'_> {
                     .await
                     .map_err(|e| fail(format!("insert many: {e}")))?;
             }
-            _ => insert_in_transaction(self.db, &job).await?,
+            _ => {
+                self.db.insert_in_transaction(&job).await;
+            }
         }
         let row = self
             .listed()
@@ -604,37 +606,6 @@ fn expect_refused(what: &str, got: oncely::Result<Job>) -> Result<(), TestCaseEr
         Err(Error::InvalidTransition { .. }) => Ok(()),
         other => Err(fail(format!("{what} must be refused, got {other:?}"))),
     }
-}
-
-async fn insert_in_transaction(db: &TestDb, job: &NewJob) -> Result<(), TestCaseError> {
-    use sqlx::Connection;
-    let failed = |e: &dyn std::fmt::Display| fail(format!("insert_tx: {e}"));
-    match db.backend {
-        Backend::Postgres => {
-            let mut conn = sqlx::PgConnection::connect(&db.url)
-                .await
-                .map_err(|e| failed(&e))?;
-            let mut tx = conn.begin().await.map_err(|e| failed(&e))?;
-            oncely::store::postgres::insert_tx(&mut tx, job)
-                .await
-                .map_err(|e| failed(&e))?;
-            tx.commit().await.map_err(|e| failed(&e))?;
-        }
-        Backend::Sqlite => {
-            let mut conn = sqlx::SqliteConnection::connect(&db.url)
-                .await
-                .map_err(|e| failed(&e))?;
-            let mut tx = conn
-                .begin_with("BEGIN IMMEDIATE")
-                .await
-                .map_err(|e| failed(&e))?;
-            oncely::store::sqlite::insert_tx(&mut tx, job)
-                .await
-                .map_err(|e| failed(&e))?;
-            tx.commit().await.map_err(|e| failed(&e))?;
-        }
-    }
-    Ok(())
 }
 
 fn env_number(name: &str, default: u32) -> u32 {

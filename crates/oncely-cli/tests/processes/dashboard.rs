@@ -111,12 +111,8 @@ async fn the_dashboard_shows_queues_doubts_and_metrics() {
         .await
         .expect("schedule");
     // A schedule row no current binary would write, with markup in its name.
-    db.exec(
-        "INSERT INTO oncely_schedules (name, spec, queue, kind, args, max_attempts, catch_up, \
-         created_at, updated_at) VALUES ('<b>odd</b>', '{\"type\":\"lunar\"}', 'q', 'k', '{}', 3, \
-         '{\"policy\":\"latest\"}', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z')",
-    )
-    .await;
+    db.insert_raw_schedule("<b>odd</b>", r#"{"type":"lunar"}"#, "q", "k", "{}")
+        .await;
 
     let (dashboard, base) = start(&db.url, &["dashboard", "--listen", "127.0.0.1:0"]);
     let (status, page) = get(&base, "/");

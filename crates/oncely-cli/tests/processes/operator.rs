@@ -120,15 +120,13 @@ async fn an_absurd_schedule_stops_nothing(backend: Backend) {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("too long"));
     // ...and harmless if an older binary stored it anyway.
-    let now = match backend {
-        Backend::Postgres => "now()",
-        Backend::Sqlite => "strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-1 days')",
-    };
-    db.exec(&format!(
-        "INSERT INTO oncely_schedules (name, spec, queue, kind, args, max_attempts, catch_up, \
-         created_at, updated_at) VALUES ('big', '{{\"type\":\"every\",\"seconds\":18446744073709551615}}', \
-         'default', 'command', '{{\"argv\":[\"true\"]}}', 3, '{{\"policy\":\"latest\"}}', {now}, {now})"
-    ))
+    db.insert_raw_schedule(
+        "big",
+        r#"{"type":"every","seconds":18446744073709551615}"#,
+        "default",
+        "command",
+        r#"{"argv":["true"]}"#,
+    )
     .await;
     let add = oncely(
         &db.url,

@@ -88,28 +88,9 @@ async fn insert_unaware(db: &TestDb, store: &Store, path: &str) {
                 .await
                 .expect("insert many");
         }
-        _ => match db.backend {
-            Backend::Postgres => {
-                use sqlx::Connection;
-                let mut conn = sqlx::PgConnection::connect(&db.url).await.expect("connect");
-                let mut tx = conn.begin().await.expect("begin");
-                oncely::store::postgres::insert_tx(&mut tx, &job)
-                    .await
-                    .expect("insert_tx");
-                tx.commit().await.expect("commit");
-            }
-            Backend::Sqlite => {
-                use sqlx::Connection;
-                let mut conn = sqlx::SqliteConnection::connect(&db.url)
-                    .await
-                    .expect("connect");
-                let mut tx = conn.begin_with("BEGIN IMMEDIATE").await.expect("begin");
-                oncely::store::sqlite::insert_tx(&mut tx, &job)
-                    .await
-                    .expect("insert_tx");
-                tx.commit().await.expect("commit");
-            }
-        },
+        _ => {
+            db.insert_in_transaction(&job).await;
+        }
     }
 }
 

@@ -175,10 +175,6 @@ async fn broken_schedules_do_not_stop_the_others(db: TestDb) {
     let store = db.store().await;
     // Rows no current binary would write: an absurd interval (the one that
     // used to panic the leader), a spec of an unknown type, a bad cron.
-    let now = match db.backend {
-        Backend::Postgres => "now()",
-        Backend::Sqlite => "strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-1 days')",
-    };
     for (name, spec) in [
         ("huge", r#"{"type":"every","seconds":18446744073709551615}"#),
         ("alien", r#"{"type":"lunar","phase":"full"}"#),
@@ -187,12 +183,7 @@ async fn broken_schedules_do_not_stop_the_others(db: TestDb) {
             r#"{"type":"cron","expr":"99 * * * *","tz":"UTC"}"#,
         ),
     ] {
-        db.exec(&format!(
-            "INSERT INTO oncely_schedules (name, spec, queue, kind, args, max_attempts, catch_up, \
-             created_at, updated_at) VALUES ('{name}', '{spec}', 'q', 'tick', '{{}}', 3, \
-             '{{\"policy\":\"latest\"}}', {now}, {now})"
-        ))
-        .await;
+        db.insert_raw_schedule(name, spec, "q", "tick", "{}").await;
     }
     let every_second = Schedule::new(
         "tick",
