@@ -8,7 +8,7 @@ use oncely::kinds::command::CommandArgs;
 use oncely::JobState;
 use oncely_testkit::{Backend, TestDb};
 
-use super::support::{eventually, oncely, WorkerProcess};
+use super::support::{eventually, oncely, state_of, WorkerProcess};
 
 /// Whether process `pid` still exists (a zombie is gone for our purpose).
 fn alive(pid: u32) -> bool {
@@ -32,13 +32,8 @@ async fn cancel_then_retry_never_overlaps(backend: Backend) {
         dir = dir.path().display()
     );
     let job = CommandArgs::new_job("q", vec!["sh".into(), "-c".into(), script]).expect("job");
-    let id = store
-        .job_insert(&job)
-        .await
-        .expect("insert")
-        .job
-        .id
-        .to_string();
+    let job_id = store.job_insert(&job).await.expect("insert").job.id;
+    let id = job_id.to_string();
     let _worker = WorkerProcess::start(&db.url, &["--queues", "q=2", "--lease-secs", "3"], &[]);
     let first = dir.path().join("pid_1");
     eventually("attempt 1 running", 60, || async {
@@ -60,13 +55,7 @@ async fn cancel_then_retry_never_overlaps(backend: Backend) {
     assert!(stderr.contains("is running: cannot retry"), "{stderr}");
     // The worker stops attempt 1 (its program is killed) and records the cancel.
     eventually("cancelled", 30, || async {
-        store
-            .job_get(id.parse().expect("id"))
-            .await
-            .expect("get")
-            .expect("row")
-            .state
-            == JobState::Cancelled
+        state_of(&store, job_id).await == JobState::Cancelled
     })
     .await;
     eventually("attempt 1's program is gone", 5, || async { !alive(pid) }).await;
@@ -79,13 +68,7 @@ async fn cancel_then_retry_never_overlaps(backend: Backend) {
         String::from_utf8_lossy(&retry.stderr)
     );
     eventually("completed by attempt 2", 60, || async {
-        store
-            .job_get(id.parse().expect("id"))
-            .await
-            .expect("get")
-            .expect("row")
-            .state
-            == JobState::Completed
+        state_of(&store, job_id).await == JobState::Completed
     })
     .await;
     assert!(dir.path().join("pid_2").exists());
@@ -211,7 +194,7 @@ async fn a_stalled_database_kills_the_program_before_the_lease_ends() {
     // programs never ran at the same time.
     let _healthy = WorkerProcess::start(&db.url, &["--queues", "q=1", "--lease-secs", "3"], &[]);
     eventually("completed elsewhere", 60, || async {
-        store.job_get(id).await.expect("get").expect("row").state == JobState::Completed
+        state_of(&store, id).await == JobState::Completed
     })
     .await;
     drop(cut_off);

@@ -82,6 +82,16 @@ pub async fn count(store: &Store, state: JobState) -> i64 {
         .sum()
 }
 
+/// The state of job `id` (which must exist).
+pub async fn state_of(store: &Store, id: i64) -> JobState {
+    store
+        .job_get(id)
+        .await
+        .expect("get")
+        .expect("job exists")
+        .state
+}
+
 /// Waits (up to `secs`) until `check` is true.
 pub async fn eventually<F, Fut>(what: &str, secs: u64, mut check: F)
 where

@@ -158,8 +158,6 @@ impl Maintainer {
                 match supervised(self.elector.run_once()).await {
                     Ok(elected) => {
                         election.succeeded(now);
-                        // Renewals are cheap and must not lapse: keep the cadence.
-                        election.next = now + self.elector.config().attempt_every();
                         self.log_change(&term, &elected);
                         term = elected;
                     }
