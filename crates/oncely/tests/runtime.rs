@@ -19,6 +19,8 @@ mod outcomes;
 mod paused;
 #[path = "runtime/periodic.rs"]
 mod periodic;
+#[path = "runtime/prefetch.rs"]
+mod prefetch;
 #[path = "runtime/reconcile.rs"]
 mod reconcile;
 #[path = "runtime/support.rs"]

@@ -111,6 +111,13 @@ pub trait Driver: Send + Sync + 'static {
     /// (with the job's current state and token) otherwise.
     async fn job_complete_many(&self, fences: &[Fence]) -> Result<Vec<Result<()>>>;
 
+    /// Hands back attempts that never started (jobs a worker claimed ahead of
+    /// its free slots and did not get to in time, or holds at shutdown), each
+    /// fenced: the job is due again as it was — the attempt not counted, a
+    /// reconciliation back in doubt — or cancelled if an operator asked.
+    /// Returns the ids handed back; the others no longer held their lease.
+    async fn job_unclaim_many(&self, fences: &[Fence]) -> Result<Vec<i64>>;
+
     /// Records a failed attempt: retryable after `delay`, or discarded when
     /// attempts are used up. Returns the state it moved to.
     async fn job_retry(&self, params: &RetryParams) -> Result<crate::job::JobState>;

@@ -45,6 +45,16 @@ pub struct ClientConfig {
     /// is what queued up while the previous one was written; 1 writes each on
     /// its own). Default 500.
     pub completion_batch: usize,
+    /// Most jobs a queue claims ahead of its free slots, held in a local
+    /// buffer under their leases until a slot frees, so that one claim serves
+    /// many jobs (graphile-worker's "local queue"). A held job that has not
+    /// started within [`ClientConfig::prefetch_hold`] is handed back (not
+    /// counted as an attempt), and so is every held job at shutdown; the
+    /// buffer shrinks when that happens and grows again while claims come
+    /// back full. A queue holds at most eight times its concurrency, and only
+    /// queues with at least one kind whose policy is idempotent claim ahead.
+    /// 0 turns it off. Default 200.
+    pub prefetch: u32,
     /// Time limit of an attempt when the job has none. Default: none.
     pub default_timeout: Option<Duration>,
     /// When an attempt must stop (lease lost, job cancelled, time limit,
@@ -71,6 +81,7 @@ impl Default for ClientConfig {
             backoff: Backoff::default(),
             reconcile_after: lease,
             completion_batch: 500,
+            prefetch: 200,
             default_timeout: None,
             cancel_grace: Duration::from_secs(1),
         }
@@ -95,6 +106,15 @@ impl ClientConfig {
     /// can hand the job to another worker.
     pub fn stop_margin(&self) -> Duration {
         self.deadline_grace() + self.lease / 10
+    }
+
+    /// How long a job claimed ahead may wait in the local buffer before it is
+    /// handed back: one heartbeat period. Its lease is counted from the claim,
+    /// and its first heartbeat is due a period after the claim (at once, if
+    /// it waited that long), so it starts with at least the lease a
+    /// heartbeat leaves.
+    pub fn prefetch_hold(&self) -> Duration {
+        self.heartbeat_every
     }
 
     /// Sets the lease, a heartbeat of a third of it, and `reconcile_after`

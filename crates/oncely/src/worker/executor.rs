@@ -86,7 +86,9 @@ impl Executor {
         let cancel = CancellationToken::new();
         let lease = LeaseClock::new(asked, self.config.lease);
         let ctx = JobContext::new(job, cancel.clone(), self.store.clone(), lease.clone());
-        let end = self.supervise(worker, ctx, cancel, timeout, lease).await;
+        let end = self
+            .supervise(worker, ctx, cancel, timeout, lease, asked)
+            .await;
         // A reconcile step that could not tell asks again later, with backoff;
         // an at-most-once attempt cut short goes in doubt at once (to be
         // reconciled or decided).
@@ -165,6 +167,7 @@ impl Executor {
         cancel: CancellationToken,
         timeout: Option<Duration>,
         lease: LeaseClock,
+        asked: Instant,
     ) -> End {
         let fence = ctx.fence();
         let reconciling = ctx.job().reconciling;
@@ -183,7 +186,9 @@ impl Executor {
             }
         });
         let every = self.config.heartbeat_every;
-        let mut heartbeat = tokio::time::interval_at(started + every, every);
+        // Renewals are due a period after the lease was asked for (a job held
+        // in the producer's buffer started later than that).
+        let mut heartbeat = tokio::time::interval_at((asked + every).max(started), every);
         heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let deadline = timeout.map(|t| started + t);
         let margin = self.config.stop_margin();

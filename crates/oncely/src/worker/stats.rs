@@ -20,6 +20,7 @@ pub struct Stats {
     stopped_at_deadline: AtomicU64,
     cancel_requests_obeyed: AtomicU64,
     maintenance_failures: AtomicU64,
+    handed_back: AtomicU64,
 }
 
 /// A copy of [`Stats`] at one instant.
@@ -60,6 +61,9 @@ pub struct StatsSnapshot {
     /// enqueuer, pruner) that failed or panicked; each is logged with the
     /// service's name and retried with backoff.
     pub maintenance_failures: u64,
+    /// Jobs claimed ahead into the local buffer and handed back without
+    /// starting (held too long, or held at shutdown); not counted as attempts.
+    pub handed_back: u64,
 }
 
 /// Which counter to bump.
@@ -80,6 +84,7 @@ pub(crate) enum Counter {
     StoppedAtDeadline,
     CancelRequestObeyed,
     MaintenanceFailure,
+    HandedBack,
 }
 
 impl Stats {
@@ -100,6 +105,7 @@ impl Stats {
             Counter::StoppedAtDeadline => &self.stopped_at_deadline,
             Counter::CancelRequestObeyed => &self.cancel_requests_obeyed,
             Counter::MaintenanceFailure => &self.maintenance_failures,
+            Counter::HandedBack => &self.handed_back,
         };
         cell.fetch_add(n, Ordering::Relaxed);
     }
@@ -123,6 +129,7 @@ impl Stats {
             stopped_at_deadline: get(&self.stopped_at_deadline),
             cancel_requests_obeyed: get(&self.cancel_requests_obeyed),
             maintenance_failures: get(&self.maintenance_failures),
+            handed_back: get(&self.handed_back),
         }
     }
 }

@@ -18,7 +18,14 @@ pub(crate) struct Wakeups {
     pub(crate) leader_resigned: Arc<Notify>,
     /// The attempts running here, by job id: nudged when an operator cancels one.
     running: std::sync::Mutex<HashMap<i64, Arc<Notify>>>,
+    /// Cancels announced for jobs not running here yet (perhaps held in a
+    /// producer's buffer): the newest [`EARLY_CANCELS`], remembered so an
+    /// attempt that starts afterwards heartbeats at once and sees its cancel.
+    early: std::sync::Mutex<std::collections::VecDeque<i64>>,
 }
+
+/// How many announced cancels of jobs not (yet) running here are remembered.
+const EARLY_CANCELS: usize = 256;
 
 /// A running attempt's registration; removed when dropped.
 pub(crate) struct Watch<'a> {
@@ -48,12 +55,21 @@ impl Wakeups {
                 .collect(),
             leader_resigned: Arc::new(Notify::new()),
             running: Default::default(),
+            early: Default::default(),
         }
     }
 
     /// Registers the running attempt of `job_id` for cancel announcements.
     pub(crate) fn watch(&self, job_id: i64) -> Watch<'_> {
         let nudged = Arc::new(Notify::new());
+        {
+            let mut early = self.early.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(at) = early.iter().position(|&id| id == job_id) {
+                early.remove(at);
+                // Stored as a permit: the attempt's first wait returns at once.
+                nudged.notify_one();
+            }
+        }
         let mut running = self.running.lock().unwrap_or_else(|p| p.into_inner());
         running.insert(job_id, nudged.clone());
         Watch {
@@ -66,8 +82,16 @@ impl Wakeups {
     /// An operator cancelled `job_id`: if it runs here, its executor heartbeats now.
     pub(crate) fn nudge(&self, job_id: i64) {
         let running = self.running.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(notify) = running.get(&job_id) {
-            notify.notify_one();
+        match running.get(&job_id) {
+            Some(notify) => notify.notify_one(),
+            None => {
+                drop(running);
+                let mut early = self.early.lock().unwrap_or_else(|p| p.into_inner());
+                if early.len() == EARLY_CANCELS {
+                    early.pop_front();
+                }
+                early.push_back(job_id);
+            }
         }
     }
 

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use chrono::Utc;
+use oncely::store::Fence;
 use oncely::JobState;
 use oncely_testkit::TestDb;
 
@@ -170,4 +171,82 @@ async fn idle_claims_on_sqlite_write_nothing() {
         1
     );
     assert_ne!(db.query_text(counter).await, before);
+}
+
+both!(handing_back_unstarted_attempts_is_fenced_and_uncounted);
+async fn handing_back_unstarted_attempts_is_fenced_and_uncounted(db: TestDb) {
+    let store = db.store().await;
+    let mut ids = Vec::new();
+    for _ in 0..4 {
+        ids.push(store.job_insert(&job()).await.expect("insert").job.id);
+    }
+    let claimed = store.job_claim(&claim_params(4)).await.expect("claim");
+    assert_eq!(claimed.len(), 4);
+    let by_id = |id: i64| claimed.iter().find(|j| j.id == id).expect("claimed");
+    // ids[1]: an operator asks to cancel it while it is held.
+    store.job_cancel(ids[1]).await.expect("cancel request");
+    // ids[2]: its lease was lost meanwhile (a later attempt holds it): a
+    // stale fence hands nothing back.
+    let stale = Fence::of(by_id(ids[2]));
+    store
+        .job_release(stale, "test: lease handed back")
+        .await
+        .expect("release");
+    let again = store.job_claim(&claim_params(1)).await.expect("claim");
+    assert_eq!(again[0].id, ids[2]);
+    let fences: Vec<Fence> = ids[..3].iter().map(|&id| Fence::of(by_id(id))).collect();
+    let mut handed = store.job_unclaim_many(&fences).await.expect("unclaim");
+    handed.sort();
+    assert_eq!(
+        handed,
+        vec![ids[0], ids[1]],
+        "the stale fence took no effect"
+    );
+    let row = store.job_get(ids[0]).await.expect("get").expect("row");
+    assert_eq!((row.state, row.attempt), (JobState::Available, 0));
+    assert!(row.lease_expires_at.is_none());
+    assert!(row.errors.is_empty(), "nothing happened: nothing recorded");
+    let cancelled = store.job_get(ids[1]).await.expect("get").expect("row");
+    assert_eq!(cancelled.state, JobState::Cancelled);
+    assert!(cancelled.finalized_at.is_some());
+    let held = store.job_get(ids[2]).await.expect("get").expect("row");
+    assert_eq!(
+        (held.state, held.fence),
+        (JobState::Running, again[0].fence)
+    );
+    // Handed back twice: no effect the second time.
+    assert!(store
+        .job_unclaim_many(&fences[..1])
+        .await
+        .expect("unclaim")
+        .is_empty());
+    // The job handed back is claimed again as attempt 1, with a new token.
+    let next = store.job_claim(&claim_params(5)).await.expect("claim");
+    let first = next.iter().find(|j| j.id == ids[0]).expect("claimed again");
+    assert_eq!(first.attempt, 1);
+    assert!(first.fence > fences[0].fence);
+}
+
+both!(a_reconciliation_handed_back_is_in_doubt_again);
+async fn a_reconciliation_handed_back_is_in_doubt_again(db: TestDb) {
+    let store = db.store().await;
+    let job = insert_and_claim(&store).await;
+    store
+        .job_doubt(Fence::of(&job), "unknown", Duration::ZERO)
+        .await
+        .expect("doubt");
+    let rec = store
+        .job_claim_in_doubt(&claim_params(1), &super::support::reconcile(&["k"]))
+        .await
+        .expect("claim")
+        .remove(0);
+    assert!(rec.reconciling);
+    let handed = store
+        .job_unclaim_many(&[Fence::of(&rec)])
+        .await
+        .expect("unclaim");
+    assert_eq!(handed, vec![job.id]);
+    let row = store.job_get(job.id).await.expect("get").expect("row");
+    assert_eq!((row.state, row.attempt), (JobState::InDoubt, 1));
+    assert!(!row.reconciling);
 }

@@ -44,6 +44,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "cancel_requests_reruns",
         sql: include_str!("migrations/0007_cancel_requests_reruns.sql"),
     },
+    Migration {
+        version: 8,
+        name: "fewer_indexes",
+        sql: include_str!("migrations/0008_fewer_indexes.sql"),
+    },
 ];
 
 /// Fails unless the schema is at the newest embedded version.

@@ -136,7 +136,19 @@ impl PgDriver {
                 .bind(&reconcile.every_job_kinds)
                 .bind(reconcile.settle.as_secs_f64());
         }
-        let rows = query.fetch_all(&self.pool).await?;
+        // The claim of due jobs pins its plan (see claim_plan.sql); the
+        // in-doubt claim reads a small partial index and needs no pin.
+        let rows = if reconcile.is_none() {
+            let mut tx = self.pool.begin().await?;
+            sqlx::query(include_str!("sql/claim_plan.sql"))
+                .execute(&mut *tx)
+                .await?;
+            let rows = query.fetch_all(&mut *tx).await?;
+            tx.commit().await?;
+            rows
+        } else {
+            query.fetch_all(&self.pool).await?
+        };
         let (jobs, unreadable) = decode::split_claimed(&rows, rows::job, rows::fence)?;
         for (fence, reason) in unreadable {
             tracing::error!(job = fence.job_id, %reason, "quarantining a claimed job");
@@ -536,6 +548,17 @@ impl Driver for PgDriver {
         )
         .await
         .map(|_| ())
+    }
+
+    async fn job_unclaim_many(&self, fences: &[Fence]) -> Result<Vec<i64>> {
+        if fences.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(sqlx::query_scalar(include_str!("sql/job_unclaim_many.sql"))
+            .bind(fences.iter().map(|f| f.job_id).collect::<Vec<i64>>())
+            .bind(fences.iter().map(|f| f.fence).collect::<Vec<i64>>())
+            .fetch_all(&self.pool)
+            .await?)
     }
 
     async fn job_release(&self, fence: Fence, reason: &str) -> Result<JobState> {

@@ -378,6 +378,24 @@ impl Driver for SqliteDriver {
         Ok(outcomes)
     }
 
+    async fn job_unclaim_many(&self, fences: &[Fence]) -> Result<Vec<i64>> {
+        if fences.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut w = self.begin_write().await?;
+        let mut handed_back = Vec::with_capacity(fences.len());
+        for &fence in fences {
+            let took: Option<i64> = sqlx::query_scalar(include_str!("sql/job_unclaim.sql"))
+                .bind(fence.job_id)
+                .bind(fence.fence)
+                .fetch_optional(&mut *w.tx)
+                .await?;
+            handed_back.extend(took);
+        }
+        w.tx.commit().await?;
+        Ok(handed_back)
+    }
+
     async fn job_retry(&self, params: &RetryParams) -> Result<JobState> {
         let raw = self
             .fenced(

@@ -1,0 +1,186 @@
+//! The producer's local buffer of jobs claimed ahead: held jobs are handed
+//! back uncounted (held too long, at shutdown), a cancel reaches a held job,
+//! and work that must not wait (at-most-once) is never claimed ahead.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use oncely::worker::{EffectPolicy, JobContext, JobError, Worker};
+use oncely::{Client, JobState, NewJob, Store};
+use oncely_testkit::TestDb;
+use serde_json::json;
+
+use super::support::{eventually, fast_config, state_of};
+
+/// One slot, a buffer of eight, a handler that sleeps `sleep`; `started`
+/// counts handler starts.
+fn one_slot(store: Store, sleep: Duration, started: Arc<AtomicU32>) -> Client {
+    let mut config = fast_config();
+    config.prefetch = 8;
+    config.maintenance = false;
+    Client::builder(store)
+        .queue("q", 1)
+        .config(config)
+        .register_fn("k", move |_ctx| {
+            started.fetch_add(1, Ordering::SeqCst);
+            async move {
+                tokio::time::sleep(sleep).await;
+                Ok(())
+            }
+        })
+        .build()
+        .expect("client")
+}
+
+async fn insert(client: &Client, n: usize) -> Vec<i64> {
+    let mut ids = Vec::new();
+    for i in 0..n {
+        let job = NewJob::new("q", "k", json!({ "i": i }));
+        ids.push(client.insert(&job).await.expect("insert").job.id);
+    }
+    ids
+}
+
+async fn running_count(store: &Store) -> i64 {
+    store
+        .queue_counts()
+        .await
+        .expect("counts")
+        .iter()
+        .filter(|c| c.queue == "q" && c.state == JobState::Running)
+        .map(|c| c.count)
+        .sum()
+}
+
+both!(shutdown_hands_back_held_jobs_uncounted);
+async fn shutdown_hands_back_held_jobs_uncounted(db: TestDb) {
+    let store = db.store().await;
+    let started = Arc::new(AtomicU32::new(0));
+    let client = one_slot(store.clone(), Duration::from_secs(3600), started.clone());
+    let ids = insert(&client, 5).await;
+    let run = client.start();
+    // One job runs; the other four were claimed with it and wait in the buffer.
+    eventually("all five claimed", || async {
+        running_count(&store).await == 5
+    })
+    .await;
+    assert_eq!(started.load(Ordering::SeqCst), 1, "one slot");
+    run.shutdown().await;
+    let stats = client.stats().snapshot();
+    assert_eq!((stats.handed_back, stats.released), (4, 1), "{stats:?}");
+    for id in ids {
+        let j = store.job_get(id).await.expect("get").expect("row");
+        assert_eq!((j.state, j.attempt), (JobState::Available, 0), "{j:?}");
+    }
+}
+
+both!(jobs_held_too_long_are_handed_back_and_run_once_later);
+async fn jobs_held_too_long_are_handed_back_and_run_once_later(db: TestDb) {
+    let store = db.store().await;
+    let started = Arc::new(AtomicU32::new(0));
+    // Each job takes longer than a job may wait in the buffer (a heartbeat
+    // period, 500 ms here).
+    let client = one_slot(store.clone(), Duration::from_millis(700), started.clone());
+    assert!(client.config().prefetch_hold() < Duration::from_millis(700));
+    let ids = insert(&client, 3).await;
+    let run = client.start();
+    for &id in &ids {
+        eventually("completed", || async {
+            state_of(&store, id).await == JobState::Completed
+        })
+        .await;
+    }
+    run.shutdown().await;
+    let stats = client.stats().snapshot();
+    assert!(stats.handed_back >= 2, "{stats:?}");
+    assert_eq!(stats.completed, 3);
+    assert_eq!(started.load(Ordering::SeqCst), 3, "each ran once");
+    for id in ids {
+        let j = store.job_get(id).await.expect("get").expect("row");
+        assert_eq!(j.attempt, 1, "waiting in the buffer used no attempt: {j:?}");
+        assert!(j.errors.is_empty(), "{j:?}");
+    }
+}
+
+both!(a_cancel_reaches_a_job_held_in_the_buffer);
+async fn a_cancel_reaches_a_job_held_in_the_buffer(db: TestDb) {
+    let store = db.store().await;
+    let started = Arc::new(AtomicU32::new(0));
+    let client = one_slot(store.clone(), Duration::from_millis(300), started.clone());
+    let ids = insert(&client, 2).await;
+    let run = client.start();
+    eventually("both claimed", || async {
+        running_count(&store).await == 2
+    })
+    .await;
+    // The second job is held, not started: cancelling it is a request.
+    let requested = store.job_cancel(ids[1]).await.expect("cancel");
+    assert_eq!(requested.state, JobState::Running);
+    eventually("cancelled", || async {
+        state_of(&store, ids[1]).await == JobState::Cancelled
+    })
+    .await;
+    eventually("the first completed", || async {
+        state_of(&store, ids[0]).await == JobState::Completed
+    })
+    .await;
+    run.shutdown().await;
+    let j = store.job_get(ids[1]).await.expect("get").expect("row");
+    assert_eq!(j.state, JobState::Cancelled, "{j:?}");
+}
+
+/// An at-most-once kind whose attempts take a while.
+struct Slow {
+    started: Arc<AtomicU32>,
+}
+
+#[async_trait]
+impl Worker for Slow {
+    async fn work(&self, _ctx: JobContext) -> Result<(), JobError> {
+        self.started.fetch_add(1, Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        Ok(())
+    }
+
+    fn policy(&self) -> EffectPolicy {
+        EffectPolicy::AtMostOnce
+    }
+}
+
+both!(at_most_once_work_is_never_claimed_ahead);
+async fn at_most_once_work_is_never_claimed_ahead(db: TestDb) {
+    let store = db.store().await;
+    let started = Arc::new(AtomicU32::new(0));
+    let mut config = fast_config();
+    config.prefetch = 8;
+    config.maintenance = false;
+    let client = Client::builder(store.clone())
+        .queue("q", 1)
+        .config(config)
+        .register(
+            "k",
+            Slow {
+                started: started.clone(),
+            },
+        )
+        .build()
+        .expect("client");
+    let ids = insert(&client, 4).await;
+    let run = client.start();
+    let mut most_running = 0;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while state_of(&store, ids[3]).await != JobState::Completed {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not drained in 60 s"
+        );
+        most_running = most_running.max(running_count(&store).await);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    run.shutdown().await;
+    assert_eq!(most_running, 1, "only the job in the slot was claimed");
+    assert_eq!(client.stats().snapshot().handed_back, 0);
+    assert_eq!(started.load(Ordering::SeqCst), 4);
+}
