@@ -14,6 +14,7 @@
 mod migrations;
 mod periodic;
 mod rows;
+mod write_gate;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -76,8 +77,9 @@ impl Durability {
 #[derive(Debug, Clone)]
 pub struct SqliteDriver {
     pool: SqlitePool,
-    /// One writer at a time from this process (see the module doc).
-    write_gate: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// One writer at a time from this process, shared by every handle on
+    /// the same file (see `write_gate`).
+    write_gate: write_gate::Gate,
 }
 
 impl SqliteDriver {
@@ -109,7 +111,7 @@ impl SqliteDriver {
             })?;
         Ok(SqliteDriver {
             pool,
-            write_gate: Default::default(),
+            write_gate: write_gate::for_file(std::path::Path::new(path)),
         })
     }
 
@@ -353,26 +355,33 @@ impl Driver for SqliteDriver {
         if fences.is_empty() {
             return Ok(Vec::new());
         }
+        let pairs: Vec<[i64; 2]> = fences.iter().map(|f| [f.job_id, f.fence]).collect();
+        let pairs = serde_json::to_string(&pairs).map_err(|e| {
+            crate::Error::Invalid(crate::error::ValidationError::Args(e.to_string()))
+        })?;
         let mut w = self.begin_write().await?;
+        let done: Vec<i64> = sqlx::query_scalar(include_str!("sql/job_complete_many.sql"))
+            .bind(&pairs)
+            .fetch_all(&mut *w.tx)
+            .await?;
+        let done: std::collections::HashSet<i64> = done.into_iter().collect();
         let mut outcomes = Vec::with_capacity(fences.len());
         for &fence in fences {
-            let took = sqlx::query(include_str!("sql/job_complete.sql"))
-                .bind(fence.job_id)
-                .bind(fence.fence)
-                .fetch_optional(&mut *w.tx)
-                .await?;
-            let current = match took {
-                Some(_) => None,
-                None => sqlx::query(include_str!("sql/job_fence_state.sql"))
+            let took = done.contains(&fence.job_id);
+            // Explains a completion that took no effect (rare: one read each).
+            let current = if took {
+                None
+            } else {
+                sqlx::query(include_str!("sql/job_fence_state.sql"))
                     .bind(fence.job_id)
                     .fetch_optional(&mut *w.tx)
                     .await?
                     .map(|row| -> Result<(String, i64)> {
                         Ok((row.try_get("state")?, row.try_get("fence")?))
                     })
-                    .transpose()?,
+                    .transpose()?
             };
-            outcomes.push(decode::completion(fence, took.is_some(), current));
+            outcomes.push(decode::completion(fence, took, current));
         }
         w.tx.commit().await?;
         Ok(outcomes)
