@@ -83,7 +83,16 @@ pub async fn run_all(backend: Backend, s: &Settings, only: &[String]) -> Result<
         rows.push(insert_in_batches(backend, s).await?);
     }
     if wanted("drain") {
-        rows.push(drain(backend, s).await?);
+        rows.push(drain(backend, s, "drain a backlog (no-op handler)").await?);
+        if backend == Backend::Sqlite && s.clients > 1 {
+            // How one process on SQLite is deployed: one client, all the slots.
+            let one = Settings {
+                clients: 1,
+                concurrency: s.clients * s.concurrency,
+                ..s.clone()
+            };
+            rows.push(drain(backend, &one, "drain, one client with all slots").await?);
+        }
     }
     if wanted("latency") {
         rows.push(latency(backend, s).await?);
@@ -211,7 +220,7 @@ fn completed(clients: &[Client]) -> u64 {
     clients.iter().map(|c| c.stats().snapshot().completed).sum()
 }
 
-async fn drain(backend: Backend, s: &Settings) -> Result<Row, String> {
+async fn drain(backend: Backend, s: &Settings, scenario: &'static str) -> Result<Row, String> {
     let (db, store) = fresh(backend, s).await?;
     insert_backlog(&store, s.jobs).await?;
     let clients = clients(&db, s, Arc::new(|_| {})).await?;
@@ -229,7 +238,6 @@ async fn drain(backend: Backend, s: &Settings) -> Result<Row, String> {
         r.shutdown().await;
     }
     drop(clients);
-    let scenario = "drain a backlog (no-op handler)";
     let mut measured = row(backend, scenario, s.jobs, took);
     if let Some(from) = wal_from {
         measured.db_cost = Some(crate::db_cost::since(&db.url, from, s.jobs).await?);

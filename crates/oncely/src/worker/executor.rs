@@ -66,13 +66,47 @@ pub(crate) struct Executor {
     pub wakeups: Arc<super::wakeups::Wakeups>,
 }
 
+/// How an attempt ended, to be written (fenced) by [`Outcome::record`].
+pub(crate) struct Outcome {
+    executor: Executor,
+    fence: Fence,
+    attempt: i32,
+    at_most_once: bool,
+    end: End,
+    doubt_delay: Duration,
+}
+
+impl Outcome {
+    /// Writes the outcome of the attempt.
+    pub(crate) async fn record(self) {
+        let Outcome {
+            executor,
+            fence,
+            attempt,
+            at_most_once,
+            end,
+            doubt_delay,
+        } = self;
+        executor
+            .record(fence, attempt, at_most_once, end, doubt_delay)
+            .await;
+    }
+}
+
 impl Executor {
-    /// Runs `job`, claimed by a request sent at `asked`, with `worker` to its
-    /// end and records the outcome.
-    pub(crate) async fn run(self, worker: Arc<dyn Worker>, mut job: Job, asked: Instant) {
+    /// Runs `job`, claimed by a request sent at `asked`, with `worker` until
+    /// the attempt has stopped, and returns how to record its outcome (`None`
+    /// when it never started). The caller frees the slot then and writes the
+    /// outcome with [`Outcome::record`]: the write is not handler work.
+    pub(crate) async fn attempt(
+        self,
+        worker: Arc<dyn Worker>,
+        mut job: Job,
+        asked: Instant,
+    ) -> Option<Outcome> {
         let fence = Fence::of(&job);
         if !job.reconciling && !self.enforce_policy(worker.as_ref(), &mut job).await {
-            return;
+            return None;
         }
         let attempt = job.attempt;
         let reconciling = job.reconciling;
@@ -110,8 +144,14 @@ impl Executor {
             ?end,
             "attempt ended"
         );
-        self.record(fence, attempt, at_most_once, end, doubt_delay)
-            .await;
+        Some(Outcome {
+            executor: self,
+            fence,
+            attempt,
+            at_most_once,
+            end,
+            doubt_delay,
+        })
     }
 
     /// Raises the job's stored policy to the effective one before anything

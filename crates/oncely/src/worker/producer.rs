@@ -33,7 +33,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::config::ClientConfig;
-use super::executor::Executor;
+use super::executor::{Executor, Outcome};
 use super::stats::Counter;
 use super::{EffectPolicy, Worker};
 use crate::job::Job;
@@ -163,7 +163,10 @@ impl Producer {
     /// then waits for the jobs in flight (the executors hand leases back when
     /// the hard stop fires).
     pub(crate) async fn run(self) {
-        let mut running: JoinSet<()> = JoinSet::new();
+        // Attempts in the slots, and outcomes being written (not counted
+        // against the concurrency: the handler has stopped).
+        let mut running: JoinSet<Option<Outcome>> = JoinSet::new();
+        let mut recording: JoinSet<()> = JoinSet::new();
         let kinds: Vec<String> = self.workers.keys().cloned().collect();
         let kinds_where = |keep: fn(&dyn Worker) -> bool| -> Vec<String> {
             self.workers
@@ -200,7 +203,7 @@ impl Producer {
             }
             self.start_held(&mut running, &mut buffer);
             let capacity = self.concurrency + buffer.target;
-            let holding = running.len() as u32 + buffer.len();
+            let holding = (running.len() + recording.len()) as u32 + buffer.len();
             let missing = capacity.saturating_sub(holding);
             let now = Instant::now();
             if missing == 0 {
@@ -265,16 +268,25 @@ impl Producer {
                 _ = sleep_until_opt(coalesce_due), if coalesce_due.is_some() => {}
                 // A held job's hold is over.
                 _ = sleep_until_opt(next_stale), if next_stale.is_some() => {}
-                Some(_) = running.join_next(), if !running.is_empty() => {}
+                Some(ended) = running.join_next(), if !running.is_empty() => {
+                    record(&mut recording, ended);
+                }
+                Some(_) = recording.join_next(), if !recording.is_empty() => {}
             }
-            // Collect every other executor that has finished meanwhile.
-            while running.try_join_next().is_some() {}
+            // Collect every other attempt that has stopped meanwhile.
+            while let Some(ended) = running.try_join_next() {
+                record(&mut recording, ended);
+            }
+            while recording.try_join_next().is_some() {}
         }
         let held: Vec<Held> = std::iter::from_fn(|| buffer.pop()).collect();
         if !held.is_empty() {
             self.hand_back(held, &config).await;
         }
-        while running.join_next().await.is_some() {}
+        while let Some(ended) = running.join_next().await {
+            record(&mut recording, ended);
+        }
+        while recording.join_next().await.is_some() {}
     }
 
     /// One claim of up to `limit` jobs (and, if that found fewer than the
@@ -339,12 +351,12 @@ impl Producer {
     }
 
     /// Starts held jobs in the free slots.
-    fn start_held(&self, running: &mut JoinSet<()>, buffer: &mut Buffer) {
+    fn start_held(&self, running: &mut JoinSet<Option<Outcome>>, buffer: &mut Buffer) {
         while running.len() < self.concurrency as usize {
             let Some(h) = buffer.pop() else {
                 break;
             };
-            running.spawn(self.executor.clone().run(h.worker, h.job, h.asked));
+            running.spawn(self.executor.clone().attempt(h.worker, h.job, h.asked));
         }
     }
 
@@ -367,6 +379,17 @@ impl Producer {
                 tracing::warn!(queue = %self.queue, jobs = fences.len(), "handing back held jobs timed out; the rescuer will take them when their leases end")
             }
         }
+    }
+}
+
+/// Writes the outcome of an attempt that stopped (its slot is free now).
+fn record(recording: &mut JoinSet<()>, ended: Result<Option<Outcome>, tokio::task::JoinError>) {
+    match ended {
+        Ok(Some(outcome)) => {
+            recording.spawn(outcome.record());
+        }
+        Ok(None) => {}
+        Err(error) => tracing::error!(%error, "an attempt's task failed"),
     }
 }
 
