@@ -27,6 +27,9 @@ use crate::error::Result;
 use crate::job::{Job, JobState, NewJob};
 
 pub use listener::PgJobListener;
+
+/// Connections opened when the driver connects (at most the pool size).
+const WARM_CONNECTIONS: u32 = 3;
 use notifier::Notifier;
 pub use notifier::NOTIFY_EVERY;
 
@@ -87,6 +90,11 @@ impl PgDriver {
             .max_connections(size.max(1))
             .acquire_timeout(Duration::from_secs(30))
             .connect_lazy_with(options);
+        // Open the connections a worker needs first (claims, completions,
+        // heartbeats) now rather than at its first jobs. Best effort: the
+        // server answered a moment ago; the pool retries what fails here.
+        let warm = (0..size.clamp(1, WARM_CONNECTIONS)).map(|_| pool.acquire());
+        let _ = tokio::time::timeout(CONNECT_TIMEOUT, futures_util::future::join_all(warm)).await;
         Ok(PgDriver::from_pool(pool))
     }
 
