@@ -2,6 +2,8 @@
 -- own schema: claim :batch due jobs with SKIP LOCKED (fencing token, lease),
 -- commit; complete them, fenced on the token, commit. No runtime, no
 -- round trip per job: the most this server can do with oncely's table.
+-- (The completion finds this client's batch through the lease index: only
+-- running jobs hold a lease.)
 WITH picked AS (
     SELECT id FROM oncely_jobs
     WHERE queue = 'bench' AND state IN ('scheduled','available','retryable')
@@ -17,4 +19,5 @@ SET state = 'running', attempt = j.attempt + 1, fence = nextval('oncely_fence_se
 FROM picked WHERE j.id = picked.id;
 UPDATE oncely_jobs j
 SET state = 'completed', lease_expires_at = NULL, finalized_at = clock_timestamp()
-WHERE j.state = 'running' AND j.locked_by = 'limit-' || :client_id;
+WHERE j.state = 'running' AND j.lease_expires_at IS NOT NULL
+  AND j.locked_by = 'limit-' || :client_id;

@@ -37,6 +37,13 @@ pub async fn wal_position(url: &str) -> Result<i64, String> {
 pub async fn since(url: &str, from: i64, jobs: u32) -> Result<DbCost, String> {
     let to = wal_position(url).await?;
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let mut cost = now(url).await?;
+    cost.wal_bytes_per_job = (to - from) as f64 / f64::from(jobs.max(1));
+    Ok(cost)
+}
+
+/// Dead tuples and sizes now (no WAL figure).
+pub async fn now(url: &str) -> Result<DbCost, String> {
     let mut conn = sqlx::PgConnection::connect(url)
         .await
         .map_err(|e| format!("connecting for table statistics: {e}"))?;
@@ -47,7 +54,7 @@ pub async fn since(url: &str, from: i64, jobs: u32) -> Result<DbCost, String> {
     let _ = conn.close().await;
     let mib = |bytes: i64| bytes as f64 / (1024.0 * 1024.0);
     Ok(DbCost {
-        wal_bytes_per_job: (to - from) as f64 / f64::from(jobs.max(1)),
+        wal_bytes_per_job: 0.0,
         dead_tuples: dead,
         table_mib: mib(table),
         index_mib: mib(index),

@@ -9,6 +9,8 @@
 
 #![forbid(unsafe_code)]
 
+mod chart;
+mod churn;
 mod db_cost;
 mod report;
 mod scenarios;
@@ -45,9 +47,27 @@ struct Args {
     /// (opt-in: the last commits can be lost on power loss).
     #[arg(long, value_enum, default_value = "full")]
     sqlite_synchronous: Synchronous,
-    /// Run only these scenarios (comma-separated): insert, bulk, drain, latency.
+    /// Length of the churn scenario (enqueue and drain together), seconds.
+    #[arg(long, default_value_t = 600)]
+    churn_secs: u32,
+    /// Enqueue rate of the churn scenario, jobs per second.
+    #[arg(long, default_value_t = 5_000)]
+    churn_rate: u32,
+    /// Run only these scenarios (comma-separated): insert, bulk, drain,
+    /// latency, churn (minutes long: run only when named).
     #[arg(long, value_delimiter = ',', value_parser = clap::builder::PossibleValuesParser::new(scenarios::SCENARIOS))]
     only: Vec<String>,
+    /// Draw the chart of a `bench/compare.py --json` file instead of
+    /// running benchmarks (into --chart-out).
+    #[arg(long)]
+    chart_from: Option<std::path::PathBuf>,
+    /// Where --chart-from draws its PNG.
+    #[arg(long, default_value = "docs/benchmarks.png")]
+    chart_out: std::path::PathBuf,
+    /// A TrueType font for the chart's text (default: DejaVu Sans or
+    /// Liberation Sans from the system).
+    #[arg(long)]
+    chart_font: Option<std::path::PathBuf>,
     /// Output: a table, or JSON.
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
@@ -82,6 +102,18 @@ async fn main() -> std::process::ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let args = Args::parse();
+    if let Some(from) = &args.chart_from {
+        return match chart::draw(from, &args.chart_out, args.chart_font.as_deref()) {
+            Ok(()) => {
+                println!("wrote {}", args.chart_out.display());
+                std::process::ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("oncely-bench: {e}");
+                std::process::ExitCode::FAILURE
+            }
+        };
+    }
     let settings = Settings {
         jobs: args.jobs.max(1),
         clients: args.clients.max(1),
@@ -92,6 +124,8 @@ async fn main() -> std::process::ExitCode {
             Synchronous::Full => "full",
             Synchronous::Normal => "normal",
         },
+        churn_secs: args.churn_secs.max(1),
+        churn_rate: args.churn_rate.max(1),
     };
     let mut backends = Vec::new();
     if args.backend != Which::Postgres {

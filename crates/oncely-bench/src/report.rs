@@ -59,6 +59,19 @@ impl Report {
                 );
             }
         }
+        for r in &self.rows {
+            for sample in r.samples.iter().flatten() {
+                println!(
+                    "{} churn at {:>5.0} s: {:>7.0} jobs/s completed, backlog {:>7}, {:>7.1} MiB, {:>7} dead tuples",
+                    r.backend,
+                    sample.at_secs,
+                    sample.completed_per_sec,
+                    sample.backlog,
+                    sample.size_mib,
+                    sample.dead_tuples
+                );
+            }
+        }
         if let Some(mib) = self.peak_rss_mib {
             println!("peak memory of the benchmark process: {mib:.0} MiB");
         }

@@ -38,11 +38,15 @@ pub struct Settings {
     /// SQLite's `synchronous` mode: `full` (oncely's default, durable) or
     /// `normal` (opt-in, may lose the last commits on power loss).
     pub sqlite_synchronous: &'static str,
+    /// Length of the churn scenario, seconds.
+    pub churn_secs: u32,
+    /// Enqueue rate of the churn scenario, jobs per second.
+    pub churn_rate: u32,
 }
 
 impl Settings {
     /// The URL to connect to `db` with these settings.
-    fn url(&self, db: &TestDb) -> String {
+    pub(crate) fn url(&self, db: &TestDb) -> String {
         match db.backend {
             Backend::Sqlite => format!("{}?synchronous={}", db.url, self.sqlite_synchronous),
             Backend::Postgres => db.url.clone(),
@@ -67,10 +71,12 @@ pub struct Row {
     pub latency: Option<Percentiles>,
     /// What the run cost PostgreSQL (drain on PostgreSQL only).
     pub db_cost: Option<crate::db_cost::DbCost>,
+    /// Samples over time (churn only).
+    pub samples: Option<Vec<crate::churn::Sample>>,
 }
 
 /// The scenarios, by the names `--only` takes.
-pub const SCENARIOS: [&str; 4] = ["insert", "bulk", "drain", "latency"];
+pub const SCENARIOS: [&str; 5] = ["insert", "bulk", "drain", "latency", "churn"];
 
 /// The scenarios named in `only` (all when empty) on `backend`, in order.
 pub async fn run_all(backend: Backend, s: &Settings, only: &[String]) -> Result<Vec<Row>, String> {
@@ -97,11 +103,15 @@ pub async fn run_all(backend: Backend, s: &Settings, only: &[String]) -> Result<
     if wanted("latency") {
         rows.push(latency(backend, s).await?);
     }
+    // Minutes long: only when asked for by name.
+    if only.iter().any(|o| o == "churn") {
+        rows.push(crate::churn::churn(backend, s).await?);
+    }
     Ok(rows)
 }
 
 /// A fresh migrated database, or why there is none.
-async fn fresh(backend: Backend, s: &Settings) -> Result<(TestDb, Store), String> {
+pub(crate) async fn fresh(backend: Backend, s: &Settings) -> Result<(TestDb, Store), String> {
     let db = tokio::spawn(TestDb::new(backend))
         .await
         .map_err(|_| format!("could not prepare a {backend:?} database (see the message above)"))?;
@@ -118,7 +128,7 @@ fn name(backend: Backend) -> &'static str {
     }
 }
 
-fn row(backend: Backend, scenario: &'static str, jobs: u32, took: Duration) -> Row {
+pub(crate) fn row(backend: Backend, scenario: &'static str, jobs: u32, took: Duration) -> Row {
     let seconds = took.as_secs_f64();
     Row {
         backend: name(backend),
@@ -128,10 +138,11 @@ fn row(backend: Backend, scenario: &'static str, jobs: u32, took: Duration) -> R
         jobs_per_sec: f64::from(jobs) / seconds.max(1e-9),
         latency: None,
         db_cost: None,
+        samples: None,
     }
 }
 
-fn noop_job(args: serde_json::Value) -> NewJob {
+pub(crate) fn noop_job(args: serde_json::Value) -> NewJob {
     NewJob::new(QUEUE, KIND, args)
 }
 
@@ -196,6 +207,16 @@ async fn clients(
     s: &Settings,
     on_run: Arc<dyn Fn(&serde_json::Value) + Send + Sync>,
 ) -> Result<Vec<Client>, String> {
+    clients_with(db, s, ClientConfig::default(), on_run).await
+}
+
+/// Clients on their own pools with `config`.
+pub(crate) async fn clients_with(
+    db: &TestDb,
+    s: &Settings,
+    config: ClientConfig,
+    on_run: Arc<dyn Fn(&serde_json::Value) + Send + Sync>,
+) -> Result<Vec<Client>, String> {
     let mut all = Vec::new();
     for _ in 0..s.clients {
         let store = oncely::connect(&s.url(db))
@@ -204,7 +225,7 @@ async fn clients(
         let on_run = on_run.clone();
         let client = Client::builder(store)
             .queue(QUEUE, s.concurrency)
-            .config(ClientConfig::default())
+            .config(config.clone())
             .register_fn(KIND, move |ctx| {
                 on_run(&ctx.job().args);
                 async { Ok(()) }
@@ -216,7 +237,7 @@ async fn clients(
     Ok(all)
 }
 
-fn completed(clients: &[Client]) -> u64 {
+pub(crate) fn completed(clients: &[Client]) -> u64 {
     clients.iter().map(|c| c.stats().snapshot().completed).sum()
 }
 

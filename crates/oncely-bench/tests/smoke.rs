@@ -29,7 +29,11 @@ fn reports_every_scenario_on_both_backends() {
     );
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON report");
     let rows = report["rows"].as_array().expect("rows");
-    assert_eq!(rows.len(), 8, "4 scenarios x 2 backends: {report}");
+    assert_eq!(
+        rows.len(),
+        9,
+        "4 scenarios x 2 backends, and SQLite's one-client drain: {report}"
+    );
     for row in rows {
         assert!(row["jobs_per_sec"].as_f64().expect("rate") > 0.0, "{row}");
     }
@@ -38,4 +42,49 @@ fn reports_every_scenario_on_both_backends() {
         .filter_map(|r| r["latency"]["p99_ms"].as_f64())
         .count();
     assert_eq!(latency, 2, "one latency row per backend: {report}");
+}
+
+#[test]
+fn the_churn_samples_throughput_and_size_over_time() {
+    let out = Command::new(env!("CARGO_BIN_EXE_oncely-bench"))
+        .args([
+            "--backend",
+            "postgres",
+            "--only",
+            "churn",
+            "--churn-secs",
+            "4",
+            "--churn-rate",
+            "500",
+            "--clients",
+            "2",
+            "--concurrency",
+            "5",
+            "--format",
+            "json",
+        ])
+        .output()
+        .expect("running oncely-bench");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON report");
+    let rows = report["rows"].as_array().expect("rows");
+    assert_eq!(rows.len(), 1, "{report}");
+    let samples = rows[0]["samples"].as_array().expect("samples");
+    assert_eq!(samples.len(), 20, "{report}");
+    let completed: f64 = samples
+        .iter()
+        .map(|s| s["completed_per_sec"].as_f64().expect("rate"))
+        .sum();
+    assert!(
+        completed > 0.0,
+        "jobs were drained while enqueued: {report}"
+    );
+    assert!(
+        samples.iter().all(|s| s["size_mib"].as_f64() > Some(0.0)),
+        "{report}"
+    );
 }
