@@ -51,6 +51,8 @@ def limit(url, jobs, clients):
 
 
 BENCH = os.path.join(ROOT, "target", "release", "oncely-bench")
+# Insert-to-start latency rows of the peers, collected from their runs.
+LATENCY = []
 
 
 def oncely_rows(url, *args):
@@ -75,6 +77,9 @@ def graphile(url, jobs, clients, concurrency):
     last = [line for line in out.splitlines() if line.startswith("{")][-1]
     rows = []
     for row in json.loads(last)["rows"]:
+        if row.get("latency"):
+            setting = row["scenario"][len("insert-to-start latency ("):-1]
+            LATENCY.append({"system": f"{row['library']}, {setting}", **row["latency"]})
         if not row["scenario"].startswith("drain"):
             continue
         setting = row["scenario"][len("drain a backlog ("):-1]
@@ -120,7 +125,8 @@ def main():
     sweep = [{"concurrency": c,
               "jobs_per_sec": oncely(args.url, middle, args.clients, c)["jobs_per_sec"]}
              for c in [int(c) for c in args.sweep.split(",")]]
-    latency = oncely_rows(args.url, "--only", "latency")[0]["latency"]
+    ours = oncely_rows(args.url, "--only", "latency")[0]["latency"]
+    latency = [{"system": "oncely", **ours}] + LATENCY
     print(f"PostgreSQL: {settings}")
     print(f"{args.clients} clients x concurrency {args.concurrency}, no-op jobs; "
           "limit = batches of 100 (the first limit row)")
@@ -132,8 +138,13 @@ def main():
     print()
     print(f"oncely at a {middle:,}-job backlog by concurrency per client: " +
           ", ".join(f"{r['concurrency']}: {r['jobs_per_sec']:,.0f} jobs/s" for r in sweep))
-    print(f"oncely insert-to-start latency at 200 jobs/s: p50 {latency['p50_ms']:.1f} ms, "
-          f"p95 {latency['p95_ms']:.1f} ms, p99 {latency['p99_ms']:.1f} ms")
+    print()
+    print("Insert-to-start latency, 2,000 jobs inserted one at a time at 200/s into idle workers:")
+    print("| system | p50 ms | p95 ms | p99 ms | max ms |")
+    print("|---|---|---|---|---|")
+    for row in latency:
+        print(f"| {row['system']} | {row['p50_ms']:.1f} | {row['p95_ms']:.1f} | "
+              f"{row['p99_ms']:.1f} | {row['max_ms']:.1f} |")
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"settings": settings, "rows": table, "concurrency": sweep,

@@ -100,6 +100,64 @@ async function dbCost(url, from, jobs) {
 }
 
 const GRAPHILE = "graphile-worker 0.17.3";
+/** The latency scenario of oncely-bench: jobs inserted one at a time at this rate into idle workers. */
+const LATENCY_JOBS = 2000;
+const LATENCY_RATE = 200;
+
+function percentiles(samples) {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+  return { p50_ms: at(0.5), p95_ms: at(0.95), p99_ms: at(0.99), max_ms: sorted[sorted.length - 1] };
+}
+
+/** `opts.clients` graphile-worker runners with `taskList`, at its defaults or `tuned`. */
+function graphileRunners(connectionString, opts, tuned, taskList) {
+  const worker = tuned
+    ? { localQueue: { size: 500 }, completeJobBatchDelay: 0, failJobBatchDelay: 0 }
+    : {};
+  return Promise.all(
+    Array.from({ length: opts.clients }, () =>
+      run({
+        connectionString,
+        concurrency: opts.concurrency,
+        noHandleSignals: true,
+        pollInterval: 1000,
+        logger: quiet,
+        taskList,
+        preset: { worker },
+      }),
+    ),
+  );
+}
+
+/** Insert-to-start latency on graphile-worker (`tuned` as in the drain). */
+async function graphileLatency(opts, tuned) {
+  const connectionString = await freshDatabase(opts.url, "bench_graphile_latency");
+  const utils = await makeWorkerUtils({ connectionString, logger: quiet });
+  await utils.migrate();
+  const samples = [];
+  const runners = await graphileRunners(connectionString, opts, tuned, {
+    noop: async (payload) => {
+      samples.push(performance.timeOrigin + performance.now() - payload.at);
+    },
+  });
+  const started = performance.now();
+  for (let n = 0; n < LATENCY_JOBS; n++) {
+    const due = started + (n * 1000) / LATENCY_RATE;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    await utils.addJob("noop", { at: performance.timeOrigin + performance.now() });
+  }
+  await waitFor(() => samples.length >= LATENCY_JOBS);
+  const seconds = (performance.now() - started) / 1000;
+  await Promise.all(runners.map((r) => r.stop()));
+  await utils.release();
+  const setting = tuned ? "local queue 500, batched completion" : "defaults";
+  return {
+    ...row(GRAPHILE, `insert-to-start latency (${setting})`, { jobs: LATENCY_JOBS, seconds }),
+    latency: percentiles(samples),
+  };
+}
 
 /**
  * graphile-worker at its defaults (`tuned` false), or at the settings its
@@ -123,25 +181,10 @@ async function graphileWorker(opts, tuned) {
   }
   const inserted = { jobs: Math.max(opts.jobs, oneByOne.jobs), seconds: oneByOne.seconds };
   await utils.release();
-  const worker = tuned
-    ? { localQueue: { size: 500 }, completeJobBatchDelay: 0, failJobBatchDelay: 0 }
-    : {};
   let done = 0;
   const walFrom = await walPosition(connectionString);
   const started = performance.now();
-  const runners = await Promise.all(
-    Array.from({ length: opts.clients }, () =>
-      run({
-        connectionString,
-        concurrency: opts.concurrency,
-        noHandleSignals: true,
-        pollInterval: 1000,
-        logger: quiet,
-        taskList: { noop: async () => {} },
-        preset: { worker },
-      }),
-    ),
-  );
+  const runners = await graphileRunners(connectionString, opts, tuned, { noop: async () => {} });
   for (const r of runners) r.events.on("job:success", () => done++);
   await waitFor(() => done >= inserted.jobs);
   const seconds = (performance.now() - started) / 1000;
@@ -199,14 +242,18 @@ if (opts.only === "graphile-tuned") {
 } else if (opts.only !== "pgboss") {
   rows.push(...(await graphileWorker(opts, false)));
   rows.push(...(await graphileWorker(opts, true)).slice(1));
+  rows.push(await graphileLatency(opts, false));
+  rows.push(await graphileLatency(opts, true));
 }
 if (opts.only === "" || opts.only === "pgboss") {
   rows.push(...(await pgBoss(opts, opts.concurrency)));
   rows.push(...(await pgBoss(opts, opts.concurrency * 10)).slice(1));
 }
 for (const r of rows) {
+  const l = r.latency;
+  const latency = l ? `${l.p50_ms.toFixed(1)}/${l.p95_ms.toFixed(1)}/${l.p99_ms.toFixed(1)}/${l.max_ms.toFixed(1)} ms` : "";
   console.log(
-    `${r.library.padEnd(24)} ${r.scenario.padEnd(44)} ${String(r.jobs).padStart(7)} ${r.seconds.toFixed(2).padStart(8)} ${r.jobs_per_sec.toFixed(0).padStart(9)}`,
+    `${r.library.padEnd(24)} ${r.scenario.padEnd(44)} ${String(r.jobs).padStart(7)} ${r.seconds.toFixed(2).padStart(8)} ${r.jobs_per_sec.toFixed(0).padStart(9)} ${latency}`,
   );
 }
 for (const r of rows.filter((r) => r.db_cost)) {

@@ -29,9 +29,9 @@ pub struct Comparison {
     /// oncely's drain at several concurrencies (same backlog).
     #[serde(default)]
     pub concurrency: Vec<ConcurrencyRow>,
-    /// oncely's pickup latency percentiles at a light steady rate.
+    /// Pickup latency percentiles at a light steady rate, per system.
     #[serde(default)]
-    pub latency: Option<LatencyRow>,
+    pub latency: Vec<LatencyRow>,
 }
 
 /// A drain rate at one backlog.
@@ -49,9 +49,10 @@ pub struct ConcurrencyRow {
     pub jobs_per_sec: f64,
 }
 
-/// Pickup latency percentiles, milliseconds.
+/// Pickup latency percentiles of one system, milliseconds.
 #[derive(Debug, Deserialize)]
 pub struct LatencyRow {
+    pub system: String,
     pub p50_ms: f64,
     pub p95_ms: f64,
     pub p99_ms: f64,
@@ -221,43 +222,68 @@ fn latency_panel(
     c: &Comparison,
     area: &DrawingArea<BitMapBackend, plotters::coord::Shift>,
 ) -> DrawResult {
-    let Some(l) = &c.latency else {
+    if c.latency.is_empty() {
         area.draw_text(
             "no latency measured",
             &("sans-serif", 16).into_font().color(&BLACK),
             (20, 20),
         )?;
         return Ok(());
-    };
-    let bars = [("p50", l.p50_ms), ("p95", l.p95_ms), ("p99", l.p99_ms)];
-    let top = bars.iter().map(|b| b.1).fold(1.0, f64::max) * 1.2;
+    }
+    let names = ["p50", "p95", "p99"];
+    let top = c
+        .latency
+        .iter()
+        .flat_map(|l| [l.p50_ms, l.p95_ms, l.p99_ms])
+        .fold(1.0, f64::max)
+        * 1.2;
+    let systems = c.latency.len() as u32;
     let mut chart = ChartBuilder::on(area)
-        .caption("oncely: insert-to-start latency, ms", ("sans-serif", 18))
+        .caption(
+            "insert-to-start latency at 200 jobs/s, ms",
+            ("sans-serif", 18),
+        )
         .margin(15)
         .x_label_area_size(40)
         .y_label_area_size(60)
-        .build_cartesian_2d((0u32..2u32).into_segmented(), 0.0..top)?;
+        .build_cartesian_2d((0u32..3 * systems - 1).into_segmented(), 0.0..top)?;
     chart
         .configure_mesh()
         .disable_x_mesh()
+        .x_labels((3 * systems) as usize)
         .x_label_formatter(&|v| match v {
-            SegmentValue::CenterOf(i) => bars.get(*i as usize).map_or("", |b| b.0).to_string(),
+            SegmentValue::CenterOf(i) => names[(*i % 3) as usize].to_string(),
             _ => String::new(),
         })
         .y_desc("ms")
-        .label_style(("sans-serif", 14))
+        .label_style(("sans-serif", 12))
         .draw()?;
-    chart.draw_series(bars.iter().enumerate().map(|(i, &(_, ms))| {
-        let i = i as u32;
-        let mut bar = Rectangle::new(
-            [
-                (SegmentValue::Exact(i), 0.0),
-                (SegmentValue::Exact(i + 1), ms),
-            ],
-            GREEN.mix(0.6).filled(),
-        );
-        bar.set_margin(0, 0, 30, 30);
-        bar
-    }))?;
+    for (s, l) in c.latency.iter().enumerate() {
+        let color = Palette99::pick(s).to_rgba();
+        let s = s as u32;
+        let values = [l.p50_ms, l.p95_ms, l.p99_ms];
+        chart
+            .draw_series(values.iter().enumerate().map(move |(p, &ms)| {
+                let x = 3 * s + p as u32;
+                let mut bar = Rectangle::new(
+                    [
+                        (SegmentValue::Exact(x), 0.0),
+                        (SegmentValue::Exact(x + 1), ms),
+                    ],
+                    color.filled(),
+                );
+                bar.set_margin(0, 0, 6, 6);
+                bar
+            }))?
+            .label(l.system.as_str())
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], color.filled()));
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .label_font(("sans-serif", 12))
+        .position(SeriesLabelPosition::UpperLeft)
+        .draw()?;
     Ok(())
 }

@@ -3,23 +3,11 @@
 
 use std::process::Command;
 
-#[test]
-fn reports_every_scenario_on_both_backends() {
+/// Runs oncely-bench with `args` (and `--format json`); its JSON report.
+fn bench(args: &[&str]) -> serde_json::Value {
     let out = Command::new(env!("CARGO_BIN_EXE_oncely-bench"))
-        .args([
-            "--jobs",
-            "200",
-            "--clients",
-            "2",
-            "--concurrency",
-            "5",
-            "--latency-jobs",
-            "40",
-            "--latency-rate",
-            "400",
-            "--format",
-            "json",
-        ])
+        .args(args)
+        .args(["--format", "json"])
         .output()
         .expect("running oncely-bench");
     assert!(
@@ -27,7 +15,23 @@ fn reports_every_scenario_on_both_backends() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON report");
+    serde_json::from_slice(&out.stdout).expect("JSON report")
+}
+
+#[test]
+fn reports_every_scenario_on_both_backends() {
+    let report = bench(&[
+        "--jobs",
+        "200",
+        "--clients",
+        "2",
+        "--concurrency",
+        "5",
+        "--latency-jobs",
+        "40",
+        "--latency-rate",
+        "400",
+    ]);
     let rows = report["rows"].as_array().expect("rows");
     assert_eq!(
         rows.len(),
@@ -46,31 +50,20 @@ fn reports_every_scenario_on_both_backends() {
 
 #[test]
 fn the_churn_samples_throughput_and_size_over_time() {
-    let out = Command::new(env!("CARGO_BIN_EXE_oncely-bench"))
-        .args([
-            "--backend",
-            "postgres",
-            "--only",
-            "churn",
-            "--churn-secs",
-            "4",
-            "--churn-rate",
-            "500",
-            "--clients",
-            "2",
-            "--concurrency",
-            "5",
-            "--format",
-            "json",
-        ])
-        .output()
-        .expect("running oncely-bench");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON report");
+    let report = bench(&[
+        "--backend",
+        "postgres",
+        "--only",
+        "churn",
+        "--churn-secs",
+        "4",
+        "--churn-rate",
+        "500",
+        "--clients",
+        "2",
+        "--concurrency",
+        "5",
+    ]);
     let rows = report["rows"].as_array().expect("rows");
     assert_eq!(rows.len(), 1, "{report}");
     let samples = rows[0]["samples"].as_array().expect("samples");

@@ -21,6 +21,7 @@ pub async fn run(store: Store, args: WorkerArgs) -> Result<(), CliError> {
     config.shutdown_grace = Duration::try_from_secs_f64(args.shutdown_grace_secs)
         .map_err(|_| CliError::Usage("--shutdown-grace-secs must be 0 or more".into()))?;
     config.poll_interval = Duration::from_millis(args.poll_interval_ms.max(1));
+    config.prefetch = args.prefetch;
     config.rescue_every = config.rescue_every.min(config.lease);
     config.leader.ttl = secs("leader-ttl-secs", args.leader_ttl_secs)?;
     config.maintenance = !args.no_maintenance;

@@ -185,7 +185,8 @@ async fn the_dashboard_shows_queues_doubts_and_metrics() {
     );
     assert!(
         text.contains("oncely_worker_policy_raised_total{worker=")
-            && text.contains("oncely_worker_maintenance_failures_total{worker="),
+            && text.contains("oncely_worker_maintenance_failures_total{worker=")
+            && text.contains("oncely_worker_handed_back_total{worker="),
         "{text}"
     );
     stop(worker);

@@ -128,6 +128,17 @@ pub fn worker(worker_id: &str, s: &StatsSnapshot) -> String {
     );
     header(
         &mut out,
+        "oncely_worker_handed_back_total",
+        "counter",
+        "Jobs claimed ahead into the local buffer and handed back without starting (held too long, or at shutdown).",
+    );
+    let _ = writeln!(
+        out,
+        "oncely_worker_handed_back_total{{worker=\"{id}\"}} {}",
+        s.handed_back
+    );
+    header(
+        &mut out,
         "oncely_worker_maintenance_failures_total",
         "counter",
         "Failed or panicked passes of maintenance services (election, rescuer, periodic enqueuer, pruner).",
