@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Side-by-side benchmark on one PostgreSQL server: oncely (oncely-bench) and
 # the same scenarios on graphile-worker and pg-boss (Node 20 and npm needed)
-# and on riverqueue (River's Rust client) and underway (separate Cargo projects).
+# and on riverqueue (River's Rust client), underway and apalis (separate Cargo projects).
 #   bench/anchors/run.sh postgres://USER@HOST:PORT/postgres [--jobs N] [--clients N] [--concurrency N]
 set -euo pipefail
 url="${1:?usage: bench/anchors/run.sh POSTGRES_URL [--jobs N] [--clients N] [--concurrency N]}"
@@ -30,3 +30,9 @@ echo "== underway"
 # underway's default polling (one minute, plus notifications), then every 10 ms.
 "$here/underway/target/release/underway-bench" "$url" "$jobs" "$clients" "$concurrency"
 "$here/underway/target/release/underway-bench" "$url" "$jobs" "$clients" "$concurrency" 10
+echo "== apalis (PostgreSQL storage)"
+(cd "$here/apalis" && cargo build --release -q)
+# apalis's defaults (buffer 10, poll 100 ms), then a buffer of 100 polled every 10 ms
+# (its documentation names no throughput settings; these are its fetch knobs).
+"$here/apalis/target/release/apalis-bench" "$url" "$jobs" "$clients" "$concurrency"
+"$here/apalis/target/release/apalis-bench" "$url" "$jobs" "$clients" "$concurrency" 100 10
