@@ -92,7 +92,7 @@ def graphile(url, jobs, clients, concurrency):
 def server_settings(url):
     names = ["server_version", "shared_buffers", "max_wal_size", "checkpoint_timeout",
              "autovacuum_naptime", "synchronous_commit", "fsync", "wal_compression"]
-    query = "SELECT string_agg(name || '=' || setting || coalesce(unit, ''), ', ' ORDER BY name) " \
+    query = "SELECT string_agg(name || '=' || current_setting(name), ', ' ORDER BY name) " \
             f"FROM pg_settings WHERE name IN ({', '.join(repr(n) for n in names)})"
     return run(["psql", url, "-Atc", query]).strip()
 
