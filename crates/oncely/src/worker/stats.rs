@@ -26,7 +26,8 @@ pub struct Stats {
 /// A copy of [`Stats`] at one instant.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct StatsSnapshot {
-    /// Jobs claimed.
+    /// Jobs claimed (a job claimed ahead, handed back and claimed again
+    /// counts each time; see `handed_back`).
     pub claimed: u64,
     /// Attempts that completed their job.
     pub completed: u64,
