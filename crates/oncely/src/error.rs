@@ -117,6 +117,11 @@ pub enum Error {
     /// The database failed or could not be reached.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// A worker shutting down gave up a write the database did not answer
+    /// in time after the hard stop (the rescuer takes the job once its lease
+    /// ends).
+    #[error("write abandoned: shutting down and the database did not answer within {0:?}")]
+    ShutdownDeadline(std::time::Duration),
 }
 
 impl Error {

@@ -32,6 +32,10 @@ use crate::error::Error;
 use crate::job::{Job, JobState};
 use crate::store::{Fence, Heartbeat, RetryParams, Store};
 
+/// After a shutdown's hard stop, a pending write gets the lease divided by
+/// this much more time before it is abandoned.
+const SHUTDOWN_WRITE_SHARE: u32 = 4;
+
 /// How one attempt ended, as seen by the executor.
 #[derive(Debug)]
 enum End {
@@ -493,23 +497,37 @@ impl Executor {
     }
 
     /// Retries a write on database errors (not on a lost lease) a few times.
+    /// Once the hard stop of a shutdown has fired, the write gets
+    /// [`SHUTDOWN_WRITE_SHARE`] of the lease more and is then abandoned, so
+    /// a stalled database cannot hold a shutdown (each try could otherwise
+    /// wait the pool's acquire timeout); the rescuer takes the job.
     async fn retrying<T, F, Fut>(&self, mut write: F) -> Result<T, Error>
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<T, Error>>,
     {
-        let mut pause = Duration::from_millis(100);
-        for _ in 0..5 {
-            match write().await {
-                Err(Error::Database(error)) => {
-                    tracing::warn!(%error, "write failed; retrying");
-                    tokio::time::sleep(pause).await;
-                    pause *= 2;
+        let writes = async {
+            let mut pause = Duration::from_millis(100);
+            for _ in 0..5 {
+                match write().await {
+                    Err(Error::Database(error)) => {
+                        tracing::warn!(%error, "write failed; retrying");
+                        tokio::time::sleep(pause).await;
+                        pause *= 2;
+                    }
+                    other => return other,
                 }
-                other => return other,
             }
+            write().await
+        };
+        let last_chance = self.config.lease / SHUTDOWN_WRITE_SHARE;
+        tokio::select! {
+            result = writes => result,
+            _ = async {
+                self.hard_stop.cancelled().await;
+                tokio::time::sleep(last_chance).await;
+            } => Err(Error::ShutdownDeadline(last_chance)),
         }
-        write().await
     }
 }
 

@@ -1,10 +1,12 @@
 //! The producer's local buffer of jobs claimed ahead: held jobs are handed
 //! back uncounted (held too long, at shutdown), a cancel reaches a held job,
-//! and work that must not wait (at-most-once) is never claimed ahead.
+//! work that must not wait (at-most-once) is never claimed ahead, and a
+//! shutdown cut off from its database still ends, leaving its jobs to the
+//! rescuer.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use oncely::worker::{EffectPolicy, JobContext, JobError, Worker};
@@ -183,4 +185,67 @@ async fn at_most_once_work_is_never_claimed_ahead(db: TestDb) {
     assert_eq!(most_running, 1, "only the job in the slot was claimed");
     assert_eq!(client.stats().snapshot().handed_back, 0);
     assert_eq!(started.load(Ordering::SeqCst), 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn held_jobs_cut_off_from_the_database_at_shutdown_are_rescued() {
+    let db = TestDb::new(oncely_testkit::Backend::Postgres).await;
+    let observer = db.store().await;
+    let proxy = oncely_testkit::StallProxy::start(db.postgres_addr()).await;
+    let through = oncely::connect(&proxy.url_for(&db.url))
+        .await
+        .expect("connect through the proxy");
+    let started = Arc::new(AtomicU32::new(0));
+    let client = one_slot(through, Duration::from_secs(3600), started.clone());
+    let mut ids = Vec::new();
+    for i in 0..4 {
+        let job = NewJob::new("q", "k", json!({ "i": i }));
+        ids.push(observer.job_insert(&job).await.expect("insert").job.id);
+    }
+    let run = client.start();
+    // One job in the slot, three held; then the network goes.
+    eventually("all four claimed", || async {
+        running_count(&observer).await == 4
+    })
+    .await;
+    proxy.stall();
+    // Nothing can be handed back or released; shutdown still ends: its
+    // writes are abandoned a quarter lease after the hard stop (each try
+    // would otherwise wait the pool's 30 s acquire timeout, six times).
+    let stopping = Instant::now();
+    run.shutdown().await;
+    let took = stopping.elapsed();
+    assert!(took < Duration::from_secs(15), "shutdown took {took:?}");
+    assert_eq!(client.stats().snapshot().handed_back, 0);
+    proxy.resume();
+    // Another worker's rescuer takes them once their leases end; each runs.
+    let done = Arc::new(AtomicU32::new(0));
+    let counted = done.clone();
+    let rescuer = Client::builder(observer.clone())
+        .queue("q", 1)
+        .config(fast_config())
+        .register_fn("k", move |_ctx| {
+            counted.fetch_add(1, Ordering::SeqCst);
+            async { Ok(()) }
+        })
+        .build()
+        .expect("rescuer");
+    let rescuing = rescuer.start();
+    for &id in &ids {
+        eventually("completed", || async {
+            state_of(&observer, id).await == JobState::Completed
+        })
+        .await;
+    }
+    rescuing.shutdown().await;
+    assert_eq!(
+        done.load(Ordering::SeqCst),
+        4,
+        "each job ran once on the rescuer's side"
+    );
+    assert_eq!(
+        started.load(Ordering::SeqCst),
+        1,
+        "only the slot's job started on the cut-off worker"
+    );
 }
