@@ -2,7 +2,8 @@
 """Side-by-side drain comparison on one PostgreSQL server, in one run.
 
 For each backlog size: the limit (bench/limit: the bare SQL of a job's life
-in pgbench, batches of 100 and 500), oncely (oncely-bench), graphile-worker
+in pgbench, batches of 100 and 500, on oncely's schema and on the floor table
+where a completion deletes and nothing is kept), oncely (oncely-bench), graphile-worker
 0.17 at its defaults and at its recommended throughput settings
 (bench/anchors/bench.mjs). Prints one table with each system's rate, oncely's
 ratio to it, its fraction of the limit and the WAL it wrote per job; progress
@@ -40,13 +41,17 @@ def run(cmd, env=None):
 
 
 def limit(url, jobs, clients):
-    out = run([os.path.join(HERE, "limit", "run.sh"), url, "--jobs", str(jobs),
-               "--clients", str(clients), "--batch", "100", "--batch", "500"])
+    """The limit on oncely's schema, then the floor table (a completion deletes)."""
     rows = []
-    for line in out.splitlines()[1:]:
-        batch, done, seconds, rate, wal = line.split("\t")
-        rows.append({"system": f"limit: bare SQL in pgbench, batches of {batch}",
-                     "jobs_per_sec": float(rate), "wal_bytes_per_job": float(wal)})
+    for shape, name in [("oncely", "limit: bare SQL on oncely's schema in pgbench"),
+                        ("floor", "floor: least job table (delete on completion) in pgbench")]:
+        out = run([os.path.join(HERE, "limit", "run.sh"), url, "--jobs", str(jobs),
+                   "--clients", str(clients), "--shape", shape,
+                   "--batch", "100", "--batch", "500"])
+        for line in out.splitlines()[1:]:
+            batch, done, seconds, rate, wal = line.split("\t")
+            rows.append({"system": f"{name}, batches of {batch}",
+                         "jobs_per_sec": float(rate), "wal_bytes_per_job": float(wal)})
     return rows
 
 

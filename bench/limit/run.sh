@@ -4,20 +4,24 @@
 # server at URL. oncely's drain is reported as a fraction of this.
 #   bench/limit/run.sh postgres://USER@HOST:PORT/postgres [--jobs N] [--clients N] [--batch N]...
 # --batch may be given several times; each batch size is one row.
+# --shape floor runs the same drain on the least a job table can be
+# (floor_schema.sql: a completion deletes, nothing kept) instead of oncely's.
 set -euo pipefail
 url="${1:?usage: bench/limit/run.sh POSTGRES_URL [--jobs N] [--clients N] [--batch N]...}"
 shift
 here="$(cd "$(dirname "$0")" && pwd)"
 migrations="$here/../../crates/oncely/src/store/postgres/migrations"
-jobs=20000 clients=4 batches=()
+jobs=20000 clients=4 batches=() shape=oncely
 while [ $# -gt 0 ]; do
     case "$1" in
         --jobs) jobs="$2" ;; --clients) clients="$2" ;; --batch) batches+=("$2") ;;
+        --shape) shape="$2" ;;
         *) echo "unknown option $1" >&2; exit 2 ;;
     esac
     shift 2
 done
 [ ${#batches[@]} -gt 0 ] || batches=(100 500)
+case "$shape" in oncely|floor) ;; *) echo "--shape is oncely or floor" >&2; exit 2 ;; esac
 db="oncely_limit_$$"
 admin() { psql "$url" -v ON_ERROR_STOP=1 -qAtc "$1"; }
 # The same URL with the database replaced.
@@ -28,18 +32,31 @@ printf 'batch\tjobs\tseconds\tjobs/s\tWAL bytes/job\n'
 for batch in "${batches[@]}"; do
     admin "DROP DATABASE IF EXISTS $db" >/dev/null
     admin "CREATE DATABASE $db"
-    for m in "$migrations"/*.sql; do psql "$db_url" -v ON_ERROR_STOP=1 -q -f "$m" >/dev/null; done
-    q "INSERT INTO oncely_jobs (queue, kind, args, state, max_attempts, idempotency_key)
-       SELECT 'bench', 'noop', jsonb_build_object('n', g), 'available', 25, 'k' || g
-       FROM generate_series(1, $jobs) g"
-    q "ANALYZE oncely_jobs"
+    if [ "$shape" = floor ]; then
+        psql "$db_url" -v ON_ERROR_STOP=1 -q -f "$here/floor_schema.sql" >/dev/null
+        q "INSERT INTO floor_jobs (queue, payload)
+           SELECT 'bench', jsonb_build_object('n', g) FROM generate_series(1, $jobs) g"
+        q "ANALYZE floor_jobs"
+        script="$here/floor_drain.sql"
+    else
+        for m in "$migrations"/*.sql; do psql "$db_url" -v ON_ERROR_STOP=1 -q -f "$m" >/dev/null; done
+        q "INSERT INTO oncely_jobs (queue, kind, args, state, max_attempts, idempotency_key)
+           SELECT 'bench', 'noop', jsonb_build_object('n', g), 'available', 25, 'k' || g
+           FROM generate_series(1, $jobs) g"
+        q "ANALYZE oncely_jobs"
+        script="$here/drain.sql"
+    fi
     per_client=$(( (jobs + batch * clients - 1) / (batch * clients) ))
     wal_from="$(q "SELECT pg_current_wal_lsn()")"
     started=$(date +%s.%N)
-    pgbench -n -f "$here/drain.sql" -D batch="$batch" -c "$clients" -j "$clients" \
+    pgbench -n -f "$script" -D batch="$batch" -c "$clients" -j "$clients" \
         -t "$per_client" "$db_url" >/dev/null
     ended=$(date +%s.%N)
-    done_jobs="$(q "SELECT count(*) FROM oncely_jobs WHERE state = 'completed'")"
+    if [ "$shape" = floor ]; then
+        done_jobs=$(( jobs - $(q "SELECT count(*) FROM floor_jobs") ))
+    else
+        done_jobs="$(q "SELECT count(*) FROM oncely_jobs WHERE state = 'completed'")"
+    fi
     wal="$(q "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '$wal_from')")"
     awk -v b="$batch" -v n="$done_jobs" -v s="$started" -v e="$ended" -v w="$wal" \
         'BEGIN { t = e - s; printf "%d\t%d\t%.2f\t%.0f\t%.0f\n", b, n, t, n / t, w / n }'
