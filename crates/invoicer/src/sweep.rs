@@ -83,6 +83,8 @@ pub async fn in_doubt_invoices(store: &Store) -> Result<std::collections::HashSe
             state: Some(oncely::JobState::InDoubt),
             queue: Some(QUEUE.into()),
             limit: Some(1_000_000),
+
+            ..Default::default()
         })
         .await
         .map_err(|e| e.to_string())?;

@@ -684,7 +684,10 @@ async fn operator_then_next_sweep(sim_flags: &[&str], flags: &[&str], decide: &s
             })
             .await;
             tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-            store.job_cancel(first.id).await.expect("cancel");
+            store
+                .job_cancel(first.id, &oncely_testkit::tester())
+                .await
+                .expect("cancel");
             wait_for("the first send final", || first_state().is_final()).await;
         }
         // The uncertain charge waits for a person, who gives the job up.
@@ -694,7 +697,11 @@ async fn operator_then_next_sweep(sim_flags: &[&str], flags: &[&str], decide: &s
             })
             .await;
             store
-                .job_resolve(first.id, oncely::store::Resolution::Discarded, "gave up")
+                .job_resolve(
+                    first.id,
+                    oncely::store::Resolution::Discarded,
+                    &oncely::store::Decision::new("tester", "gave up").expect("decision"),
+                )
                 .await
                 .expect("resolve");
         }

@@ -291,6 +291,14 @@ fn replace_database(url: &str, name: &str) -> String {
     format!("{host_part}/{name}{query}")
 }
 
+/// The decision tests record with their operator actions.
+pub fn tester() -> oncely::store::Decision {
+    oncely::store::Decision {
+        actor: "tester".into(),
+        reason: "test".into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::replace_database;

@@ -179,6 +179,16 @@ pub enum ValidationError {
     /// (`\u0000`; PostgreSQL refuses it in JSON and text).
     #[error("{0} contains a NUL character (\\u0000), which cannot be stored")]
     NulCharacter(&'static str),
+    /// An operator action without who or why, or with too much of either.
+    #[error("{what} must be 1 to {limit} characters, got {len}")]
+    Decision {
+        /// `actor` or `reason`.
+        what: &'static str,
+        /// Characters given (after trimming).
+        len: usize,
+        /// The most allowed.
+        limit: usize,
+    },
 }
 
 /// The message of a caught panic (a handler's, or a maintenance pass's).

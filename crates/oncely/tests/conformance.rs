@@ -15,12 +15,16 @@ mod fencing;
 mod in_doubt;
 #[path = "conformance/insert.rs"]
 mod insert;
+#[path = "conformance/listing.rs"]
+mod listing;
 #[path = "conformance/migrate.rs"]
 mod migrate;
 #[path = "conformance/operator.rs"]
 mod operator;
 #[path = "conformance/outcomes.rs"]
 mod outcomes;
+#[path = "conformance/pause.rs"]
+mod pause;
 #[path = "conformance/periodic.rs"]
 mod periodic;
 #[path = "conformance/support.rs"]

@@ -300,7 +300,10 @@ impl Case<'_> {
             }
             Op::Cancel(i) => {
                 if let Some(k) = self.pick_job(i) {
-                    let got = self.store.job_cancel(self.jobs[k].id).await;
+                    let got = self
+                        .store
+                        .job_cancel(self.jobs[k].id, &oncely_testkit::tester())
+                        .await;
                     let j = &mut self.jobs[k];
                     if j.state.is_final() {
                         expect_refused("cancel", got)?;
@@ -317,7 +320,10 @@ impl Case<'_> {
             }
             Op::RetryNow(i) => {
                 if let Some(k) = self.pick_job(i) {
-                    let got = self.store.job_retry_now(self.jobs[k].id).await;
+                    let got = self
+                        .store
+                        .job_retry_now(self.jobs[k].id, &oncely_testkit::tester())
+                        .await;
                     let j = &mut self.jobs[k];
                     if j.state == JobState::Running {
                         expect_refused("retry of a running job", got)?;
@@ -339,7 +345,11 @@ impl Case<'_> {
                     ][usize::from(r) % 3];
                     let got = self
                         .store
-                        .job_resolve(self.jobs[k].id, resolution, "model")
+                        .job_resolve(
+                            self.jobs[k].id,
+                            resolution,
+                            &oncely::store::Decision::new("model", "model").expect("decision"),
+                        )
                         .await;
                     let j = &mut self.jobs[k];
                     if j.state != JobState::InDoubt {

@@ -5,15 +5,33 @@ use serde::{Deserialize, Serialize};
 
 use super::JobState;
 
-/// One failed attempt, kept on the job for operators.
+/// One entry of a job's history, kept on the job for operators: an attempt
+/// that ended without completing (failed, timed out, lost its worker, was
+/// handed back, cancelled, put in doubt), or an operator's decision.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AttemptError {
-    /// The attempt that failed (1-based).
+    /// The attempt it concerns (1-based; 0 before any attempt).
     pub attempt: i32,
     /// When it was recorded (database time).
     pub at: DateTime<Utc>,
-    /// What went wrong.
+    /// What went wrong, or what was decided.
     pub error: String,
+    /// How the attempt ended (`failed`, `discarded`, `in_doubt`, `released`,
+    /// `lease expired`, `cancelled`, `quarantined`), or `operator` /
+    /// `cancel requested` for an operator's note that ended nothing. Entries
+    /// written before schema 9 have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<String>,
+    /// The fencing token of that attempt (entries written before schema 9
+    /// and operator decisions on a job not running have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fence: Option<i64>,
+    /// The worker that ran that attempt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worker: Option<String>,
+    /// When that attempt started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<DateTime<Utc>>,
 }
 
 /// A job row.

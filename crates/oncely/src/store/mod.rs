@@ -15,6 +15,7 @@
 
 mod decode;
 mod migration;
+mod operator;
 mod params;
 pub mod postgres;
 pub mod sqlite;
@@ -29,9 +30,13 @@ use crate::error::Result;
 use crate::job::{Job, NewJob};
 
 pub use migration::{Migration, MigrationReport};
+pub use operator::{
+    ActionFilter, Decision, MinuteCount, OperatorAction, QueueState, MAX_ACTOR_CHARS,
+    MAX_REASON_CHARS,
+};
 pub use params::{
     Backend, ClaimParams, Fence, FireParams, Heartbeat, InsertOutcome, JobFilter, LeaderTerm,
-    PruneParams, QueueCount, ReconcileClaim, RescueReport, Resolution, RetryParams,
+    PruneParams, QueueCount, ReconcileClaim, RescueReport, Resolution, RetryParams, StepRecord,
 };
 pub use url::DatabaseUrl;
 
@@ -155,11 +160,15 @@ pub trait Driver: Send + Sync + 'static {
     async fn job_doubt(&self, fence: Fence, reason: &str, delay: std::time::Duration)
         -> Result<()>;
 
-    /// Operator: decides an in-doubt job. `note` is recorded on the job.
-    async fn job_resolve(&self, id: i64, resolution: Resolution, note: &str) -> Result<Job>;
+    /// Operator: decides an in-doubt job. The decision is recorded on the
+    /// job (its errors) and in the operator log, in the same transaction.
+    async fn job_resolve(&self, id: i64, resolution: Resolution, by: &Decision) -> Result<Job>;
 
     /// A recovery point: the stored result of step `name` of job `job_id`.
     async fn step_get(&self, job_id: i64, name: &str) -> Result<Option<serde_json::Value>>;
+
+    /// Every stored recovery point of a job, oldest first.
+    async fn step_list(&self, job_id: i64) -> Result<Vec<StepRecord>>;
 
     /// Stores the result of a finished step, fenced on the attempt. A step
     /// already stored is kept (the first result wins).
@@ -170,11 +179,12 @@ pub trait Driver: Send + Sync + 'static {
     /// (its lease held, [`Job::cancel_requested_at`] set) until its attempt
     /// has provably ended — its worker stops it and records `cancelled`, or
     /// its lease runs out and the rescuer does — so nothing can claim or
-    /// retry it while the attempt may still act.
-    async fn job_cancel(&self, id: i64) -> Result<Job>;
+    /// retry it while the attempt may still act. Recorded in the operator log.
+    async fn job_cancel(&self, id: i64, by: &Decision) -> Result<Job>;
 
-    /// Operator: makes a job that is not running available now.
-    async fn job_retry_now(&self, id: i64) -> Result<Job>;
+    /// Operator: makes a job that is not running available now. Recorded in
+    /// the operator log.
+    async fn job_retry_now(&self, id: i64, by: &Decision) -> Result<Job>;
 
     /// Reads one job.
     async fn job_get(&self, id: i64) -> Result<Option<Job>>;
@@ -184,6 +194,25 @@ pub trait Driver: Send + Sync + 'static {
 
     /// Job counts by queue and state.
     async fn queue_counts(&self) -> Result<Vec<QueueCount>>;
+
+    /// Operator: pauses a queue across the fleet — no claim or reconcile
+    /// claim takes from it until it is resumed; attempts already running go
+    /// on. Survives restarts. Pausing a paused queue keeps its first pause
+    /// (and records the request).
+    async fn queue_pause(&self, queue: &str, by: &Decision) -> Result<QueueState>;
+
+    /// Operator: lets workers claim from the queue again.
+    async fn queue_resume(&self, queue: &str, by: &Decision) -> Result<QueueState>;
+
+    /// Every queue ever paused, with its pause state, by name.
+    async fn queue_states(&self) -> Result<Vec<QueueState>>;
+
+    /// Jobs finalized per minute and final state over the last `minutes`
+    /// minutes (still-kept history; pruned jobs are not counted).
+    async fn job_throughput(&self, minutes: u32) -> Result<Vec<MinuteCount>>;
+
+    /// The operator log, newest first.
+    async fn operator_actions(&self, filter: &ActionFilter) -> Result<Vec<OperatorAction>>;
 
     /// Stores a schedule (insert, or update its definition keeping its history).
     async fn schedule_upsert(&self, schedule: &crate::schedule::Schedule) -> Result<()>;

@@ -94,15 +94,37 @@ pub struct InsertOutcome {
     pub inserted: bool,
 }
 
-/// Filter of [`super::Driver::job_list`].
+/// Filter of [`super::Driver::job_list`]: every field set narrows the list.
+/// Jobs come newest first; pass the last id of one page as `before_id` for
+/// the next (keyset pagination: each page costs the same at any depth).
 #[derive(Debug, Clone, Default)]
 pub struct JobFilter {
     /// Only this state.
     pub state: Option<JobState>,
     /// Only this queue.
     pub queue: Option<String>,
+    /// Only this kind.
+    pub kind: Option<String>,
+    /// Only jobs whose args or errors contain this text (case-insensitive).
+    /// Scans rather than indexes: narrow by queue, kind or state on big tables.
+    pub text: Option<String>,
+    /// Only jobs older than this id (the last id of the previous page).
+    pub before_id: Option<i64>,
     /// At most this many rows (default 100).
     pub limit: Option<u32>,
+}
+
+/// A stored recovery point of a job, as listed for operators.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct StepRecord {
+    /// The step's name.
+    pub name: String,
+    /// Its stored result.
+    pub result: serde_json::Value,
+    /// The fencing token of the attempt that stored it.
+    pub fence: i64,
+    /// When it was stored.
+    pub created_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// One line of [`super::Driver::queue_counts`].
@@ -198,6 +220,25 @@ impl Resolution {
             Resolution::Retry => JobState::Available,
             Resolution::Discarded => JobState::Discarded,
         }
+    }
+
+    /// `completed`, `retry` or `discarded`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Resolution::Completed => "completed",
+            Resolution::Retry => "retry",
+            Resolution::Discarded => "discarded",
+        }
+    }
+
+    /// The note recorded on the job: what was decided, by whom, why.
+    pub fn note(self, by: &super::Decision) -> String {
+        format!(
+            "resolved as {} by {}: {}",
+            self.as_str(),
+            by.actor,
+            by.reason
+        )
     }
 
     /// Parses `completed`, `retry` or `discarded`.

@@ -184,7 +184,10 @@ async fn handing_back_unstarted_attempts_is_fenced_and_uncounted(db: TestDb) {
     assert_eq!(claimed.len(), 4);
     let by_id = |id: i64| claimed.iter().find(|j| j.id == id).expect("claimed");
     // ids[1]: an operator asks to cancel it while it is held.
-    store.job_cancel(ids[1]).await.expect("cancel request");
+    store
+        .job_cancel(ids[1], &oncely_testkit::tester())
+        .await
+        .expect("cancel request");
     // ids[2]: its lease was lost meanwhile (a later attempt holds it): a
     // stale fence hands nothing back.
     let stale = Fence::of(by_id(ids[2]));

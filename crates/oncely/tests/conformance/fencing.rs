@@ -101,13 +101,16 @@ both!(cancelling_a_running_job_waits_for_its_attempt);
 async fn cancelling_a_running_job_waits_for_its_attempt(db: TestDb) {
     let store = db.store().await;
     let j = insert_and_claim(&store).await;
-    let asked = store.job_cancel(j.id).await.expect("cancel");
+    let asked = store
+        .job_cancel(j.id, &oncely_testkit::tester())
+        .await
+        .expect("cancel");
     // Only a request: the attempt may still act, so the job stays running.
     assert_eq!(asked.state, JobState::Running);
     assert!(asked.cancel_requested_at.is_some());
     assert!(asked.lease_expires_at.is_some(), "the lease is kept");
     // Nothing can start a second attempt meanwhile.
-    match store.job_retry_now(j.id).await {
+    match store.job_retry_now(j.id, &oncely_testkit::tester()).await {
         Err(Error::InvalidTransition { state, .. }) => assert_eq!(state, JobState::Running),
         other => panic!("retry of a cancelling job: {other:?}"),
     }
@@ -117,7 +120,10 @@ async fn cancelling_a_running_job_waits_for_its_attempt(db: TestDb) {
         .expect("claim")
         .is_empty());
     // Asking again changes nothing.
-    let again = store.job_cancel(j.id).await.expect("cancel again");
+    let again = store
+        .job_cancel(j.id, &oncely_testkit::tester())
+        .await
+        .expect("cancel again");
     assert_eq!(again.cancel_requested_at, asked.cancel_requested_at);
     assert_eq!(again.errors.len(), asked.errors.len());
     // The attempt learns it at its heartbeat, stops, and records the cancel.
@@ -143,7 +149,10 @@ async fn cancelling_a_running_job_waits_for_its_attempt(db: TestDb) {
         }
         other => panic!("expected LeaseLost, got {other:?}"),
     }
-    let retried = store.job_retry_now(j.id).await.expect("retry");
+    let retried = store
+        .job_retry_now(j.id, &oncely_testkit::tester())
+        .await
+        .expect("retry");
     assert_eq!(retried.state, JobState::Available);
     assert_eq!(retried.cancel_requested_at, None);
 }
@@ -154,7 +163,10 @@ async fn a_cancel_request_wins_over_every_outcome_but_completion(db: TestDb) {
     // Retry, snooze, release, doubt: each ends cancelled when a cancel was asked.
     for outcome in ["retry", "snooze", "release", "doubt"] {
         let j = insert_and_claim(&store).await;
-        store.job_cancel(j.id).await.expect("cancel");
+        store
+            .job_cancel(j.id, &oncely_testkit::tester())
+            .await
+            .expect("cancel");
         let f = Fence::of(&j);
         match outcome {
             "retry" => store
@@ -177,13 +189,19 @@ async fn a_cancel_request_wins_over_every_outcome_but_completion(db: TestDb) {
     }
     // A completion that wins the race stands: the work was done.
     let j = insert_and_claim(&store).await;
-    store.job_cancel(j.id).await.expect("cancel");
+    store
+        .job_cancel(j.id, &oncely_testkit::tester())
+        .await
+        .expect("cancel");
     store.job_complete(Fence::of(&j)).await.expect("complete");
     let row = store.job_get(j.id).await.expect("get").expect("row");
     assert_eq!(row.state, JobState::Completed);
     // A worker that vanished: once its lease has ended the rescuer cancels it.
     let j = insert_and_claim(&store).await;
-    store.job_cancel(j.id).await.expect("cancel");
+    store
+        .job_cancel(j.id, &oncely_testkit::tester())
+        .await
+        .expect("cancel");
     db.expire_leases().await;
     let report = store.job_rescue_expired(100).await.expect("rescue");
     assert_eq!(report.total(), 1);

@@ -70,8 +70,10 @@ async fn doubt_reconcile_claim_and_resolve(db: TestDb) {
     );
     // A person decides.
     let note = "resolved as retry by ops@example: provider has no charge";
+    let by =
+        oncely::store::Decision::new("ops@example", "provider has no charge").expect("decision");
     let resolved = store
-        .job_resolve(first.id, Resolution::Retry, note)
+        .job_resolve(first.id, Resolution::Retry, &by)
         .await
         .expect("resolve");
     assert_eq!(resolved.state, JobState::Available);
@@ -79,7 +81,11 @@ async fn doubt_reconcile_claim_and_resolve(db: TestDb) {
     assert_eq!(resolved.errors.last().map(|e| e.error.as_str()), Some(note));
     assert!(matches!(
         store
-            .job_resolve(first.id, Resolution::Completed, "again")
+            .job_resolve(
+                first.id,
+                Resolution::Completed,
+                &oncely::store::Decision::new("ops", "again").expect("decision")
+            )
             .await,
         Err(Error::InvalidTransition {
             state: JobState::Available,
@@ -87,7 +93,13 @@ async fn doubt_reconcile_claim_and_resolve(db: TestDb) {
         })
     ));
     assert!(matches!(
-        store.job_resolve(999_999, Resolution::Completed, "x").await,
+        store
+            .job_resolve(
+                999_999,
+                Resolution::Completed,
+                &oncely::store::Decision::new("ops", "x").expect("decision")
+            )
+            .await,
         Err(Error::NotFound(_))
     ));
 }
@@ -176,7 +188,11 @@ async fn resolving_completed_or_discarded_is_final(db: TestDb) {
             1
         );
         let done = store
-            .job_resolve(j.id, resolution, "decided")
+            .job_resolve(
+                j.id,
+                resolution,
+                &oncely::store::Decision::new("ops", "decided").expect("decision"),
+            )
             .await
             .expect("resolve");
         assert_eq!(done.state, state);

@@ -76,7 +76,10 @@ async fn duplicate_unique_key_returns_the_existing_job(db: TestDb) {
     assert!(!second.inserted);
     assert_eq!(first.job.id, second.job.id);
     // Once the holder is final, the key is free again.
-    store.job_cancel(first.job.id).await.expect("cancel");
+    store
+        .job_cancel(first.job.id, &oncely_testkit::tester())
+        .await
+        .expect("cancel");
     let third = store
         .job_insert(&job().with_unique_key("invoice:1"))
         .await

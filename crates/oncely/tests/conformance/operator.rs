@@ -11,17 +11,24 @@ async fn cancel_and_retry_now_follow_the_state_machine(db: TestDb) {
     let store = db.store().await;
     let j = store.job_insert(&job()).await.expect("insert").job;
     assert_eq!(
-        store.job_cancel(j.id).await.expect("cancel").state,
+        store
+            .job_cancel(j.id, &oncely_testkit::tester())
+            .await
+            .expect("cancel")
+            .state,
         JobState::Cancelled
     );
     assert!(matches!(
-        store.job_cancel(j.id).await,
+        store.job_cancel(j.id, &oncely_testkit::tester()).await,
         Err(Error::InvalidTransition {
             state: JobState::Cancelled,
             ..
         })
     ));
-    let again = store.job_retry_now(j.id).await.expect("retry");
+    let again = store
+        .job_retry_now(j.id, &oncely_testkit::tester())
+        .await
+        .expect("retry");
     assert_eq!(again.state, JobState::Available);
     assert!(again.finalized_at.is_none());
     let running = store
@@ -30,18 +37,22 @@ async fn cancel_and_retry_now_follow_the_state_machine(db: TestDb) {
         .expect("claim");
     assert_eq!(running.len(), 1);
     assert!(matches!(
-        store.job_retry_now(running[0].id).await,
+        store
+            .job_retry_now(running[0].id, &oncely_testkit::tester())
+            .await,
         Err(Error::InvalidTransition {
             state: JobState::Running,
             ..
         })
     ));
     assert!(matches!(
-        store.job_cancel(424_242).await,
+        store.job_cancel(424_242, &oncely_testkit::tester()).await,
         Err(Error::NotFound(424_242))
     ));
     assert!(matches!(
-        store.job_retry_now(424_242).await,
+        store
+            .job_retry_now(424_242, &oncely_testkit::tester())
+            .await,
         Err(Error::NotFound(424_242))
     ));
 }
@@ -62,7 +73,10 @@ async fn retry_now_gives_an_exhausted_job_one_more_attempt(db: TestDb) {
         .job_discard(oncely::Fence::of(&j), "gave up")
         .await
         .expect("discard");
-    let again = store.job_retry_now(j.id).await.expect("retry");
+    let again = store
+        .job_retry_now(j.id, &oncely_testkit::tester())
+        .await
+        .expect("retry");
     assert_eq!((again.state, again.max_attempts), (JobState::Available, 2));
 }
 

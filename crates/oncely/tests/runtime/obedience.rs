@@ -260,9 +260,12 @@ async fn cancel_then_retry(db: TestDb, config: oncely::worker::ClientConfig) {
         !spans.lock().unwrap_or_else(|p| p.into_inner()).is_empty()
     })
     .await;
-    store.job_cancel(id).await.expect("cancel");
+    store
+        .job_cancel(id, &oncely_testkit::tester())
+        .await
+        .expect("cancel");
     // The operator's retry right after the cancel is refused...
-    match store.job_retry_now(id).await {
+    match store.job_retry_now(id, &oncely_testkit::tester()).await {
         Err(Error::InvalidTransition { state, .. }) => assert_eq!(state, JobState::Running),
         other => panic!("retry while the attempt may still act: {other:?}"),
     }
@@ -274,7 +277,10 @@ async fn cancel_then_retry(db: TestDb, config: oncely::worker::ClientConfig) {
     assert!(spans.lock().unwrap_or_else(|p| p.into_inner())[0]
         .2
         .is_some());
-    store.job_retry_now(id).await.expect("retry");
+    store
+        .job_retry_now(id, &oncely_testkit::tester())
+        .await
+        .expect("retry");
     eventually("completed", || async {
         state_of(&store, id).await == JobState::Completed
     })
@@ -445,7 +451,10 @@ async fn on_postgres_a_cancel_reaches_the_attempt_before_its_next_heartbeat() {
     let running = client.start();
     eventually("running", || async { started.load(Ordering::SeqCst) == 1 }).await;
     let asked = Instant::now();
-    store.job_cancel(id).await.expect("cancel");
+    store
+        .job_cancel(id, &oncely_testkit::tester())
+        .await
+        .expect("cancel");
     eventually("cancelled", || async {
         state_of(&store, id).await == JobState::Cancelled
     })

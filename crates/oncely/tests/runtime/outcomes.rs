@@ -164,7 +164,10 @@ async fn cancelling_a_running_job_tells_its_handler(db: TestDb) {
         state_of(&store, id).await == JobState::Running
     })
     .await;
-    let asked = store.job_cancel(id).await.expect("cancel");
+    let asked = store
+        .job_cancel(id, &oncely_testkit::tester())
+        .await
+        .expect("cancel");
     assert_eq!(
         asked.state,
         JobState::Running,

@@ -118,7 +118,10 @@ async fn a_cancel_reaches_a_job_held_in_the_buffer(db: TestDb) {
     })
     .await;
     // The second job is held, not started: cancelling it is a request.
-    let requested = store.job_cancel(ids[1]).await.expect("cancel");
+    let requested = store
+        .job_cancel(ids[1], &oncely_testkit::tester())
+        .await
+        .expect("cancel");
     assert_eq!(requested.state, JobState::Running);
     eventually("cancelled", || async {
         state_of(&store, ids[1]).await == JobState::Cancelled

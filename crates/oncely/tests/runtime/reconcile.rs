@@ -134,7 +134,7 @@ async fn at_most_once_jobs_wait_for_a_person(db: TestDb) {
         .job_resolve(
             j.id,
             oncely::store::Resolution::Completed,
-            "resolved as completed by test: charge ch_1 found",
+            &oncely::store::Decision::new("test", "charge ch_1 found").expect("decision"),
         )
         .await
         .expect("resolve");

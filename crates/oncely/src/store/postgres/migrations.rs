@@ -49,6 +49,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "fewer_indexes",
         sql: include_str!("migrations/0008_fewer_indexes.sql"),
     },
+    Migration {
+        version: 9,
+        name: "operator",
+        sql: include_str!("migrations/0009_operator.sql"),
+    },
 ];
 
 /// Fails unless the schema is at the newest embedded version.

@@ -8,6 +8,7 @@
 mod listener;
 mod migrations;
 mod notifier;
+mod operator;
 mod periodic;
 mod rows;
 
@@ -20,8 +21,9 @@ use sqlx::{PgConnection, PgPool, Row};
 
 use super::decode::{self, lease_lost};
 use super::{
-    Backend, ClaimParams, Driver, Fence, InsertOutcome, JobFilter, MigrationReport, QueueCount,
-    ReconcileClaim, RescueReport, RetryParams,
+    ActionFilter, Backend, ClaimParams, Decision, Driver, Fence, InsertOutcome, JobFilter,
+    MigrationReport, OperatorAction, QueueCount, QueueState, ReconcileClaim, RescueReport,
+    RetryParams, StepRecord,
 };
 use crate::error::Result;
 use crate::job::{Job, JobState, NewJob};
@@ -168,18 +170,6 @@ impl PgDriver {
                 .await?;
         }
         Ok(jobs)
-    }
-
-    async fn operator_write(
-        &self,
-        sql: &'static str,
-        id: i64,
-        action: &'static str,
-    ) -> Result<Job> {
-        match sqlx::query(sql).bind(id).fetch_optional(&self.pool).await? {
-            Some(row) => rows::job(&row),
-            None => Err(self.refusal(id, action).await?),
-        }
     }
 
     /// Why an operator's write on job `id` took no effect: it does not exist,
@@ -615,19 +605,27 @@ impl Driver for PgDriver {
         .map(|_| ())
     }
 
-    async fn job_resolve(&self, id: i64, resolution: super::Resolution, note: &str) -> Result<Job> {
-        let row = sqlx::query(include_str!("sql/job_resolve.sql"))
-            .bind(id)
-            .bind(resolution.state().as_str())
-            .bind(note)
-            .fetch_optional(&self.pool)
-            .await?;
-        match row {
-            Some(row) => rows::job(&row),
-            None => Err(self
-                .refusal(id, "resolve (only in-doubt jobs are resolved)")
-                .await?),
-        }
+    async fn job_resolve(
+        &self,
+        id: i64,
+        resolution: super::Resolution,
+        by: &Decision,
+    ) -> Result<Job> {
+        let note = resolution.note(by);
+        operator::job_write(
+            self,
+            include_str!("sql/job_resolve.sql"),
+            id,
+            operator::JobWrite::Resolve(resolution.state().as_str(), &note),
+            "resolve (only in-doubt jobs are resolved)",
+            &format!("resolve:{}", resolution.as_str()),
+            by,
+        )
+        .await
+    }
+
+    async fn step_list(&self, job_id: i64) -> Result<Vec<StepRecord>> {
+        operator::steps(self, job_id).await
     }
 
     async fn step_get(&self, job_id: i64, name: &str) -> Result<Option<serde_json::Value>> {
@@ -663,10 +661,10 @@ impl Driver for PgDriver {
         }
     }
 
-    async fn job_cancel(&self, id: i64) -> Result<Job> {
-        let job = self
-            .operator_write(include_str!("sql/job_cancel.sql"), id, "cancel")
-            .await?;
+    async fn job_cancel(&self, id: i64, by: &Decision) -> Result<Job> {
+        let sql = include_str!("sql/job_cancel.sql");
+        let plain = operator::JobWrite::Plain;
+        let job = operator::job_write(self, sql, id, plain, "cancel", "cancel", by).await?;
         if job.state == JobState::Running {
             // Tell its worker now rather than at its next heartbeat (best
             // effort: the heartbeat still finds the request).
@@ -681,9 +679,10 @@ impl Driver for PgDriver {
         Ok(job)
     }
 
-    async fn job_retry_now(&self, id: i64) -> Result<Job> {
-        self.operator_write(include_str!("sql/job_retry_now.sql"), id, "retry")
-            .await
+    async fn job_retry_now(&self, id: i64, by: &Decision) -> Result<Job> {
+        let sql = include_str!("sql/job_retry_now.sql");
+        let plain = operator::JobWrite::Plain;
+        operator::job_write(self, sql, id, plain, "retry", "retry", by).await
     }
 
     async fn job_get(&self, id: i64) -> Result<Option<Job>> {
@@ -699,6 +698,9 @@ impl Driver for PgDriver {
         sqlx::query(include_str!("sql/job_list.sql"))
             .bind(filter.state.map(JobState::as_str))
             .bind(filter.queue.as_deref())
+            .bind(filter.kind.as_deref())
+            .bind(filter.before_id)
+            .bind(filter.text.as_deref())
             .bind(i64::from(filter.limit.unwrap_or(100)))
             .fetch_all(&self.pool)
             .await?
@@ -721,6 +723,26 @@ impl Driver for PgDriver {
                 })
             })
             .collect()
+    }
+
+    async fn queue_pause(&self, queue: &str, by: &Decision) -> Result<QueueState> {
+        operator::queue_write(self, queue, true, by).await
+    }
+
+    async fn queue_resume(&self, queue: &str, by: &Decision) -> Result<QueueState> {
+        operator::queue_write(self, queue, false, by).await
+    }
+
+    async fn queue_states(&self) -> Result<Vec<QueueState>> {
+        operator::queue_states(self).await
+    }
+
+    async fn job_throughput(&self, minutes: u32) -> Result<Vec<super::MinuteCount>> {
+        operator::throughput(self, minutes).await
+    }
+
+    async fn operator_actions(&self, filter: &ActionFilter) -> Result<Vec<OperatorAction>> {
+        operator::actions(self, filter).await
     }
 
     async fn schedule_upsert(&self, schedule: &crate::schedule::Schedule) -> Result<()> {

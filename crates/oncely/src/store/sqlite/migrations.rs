@@ -38,6 +38,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "cancel_requests_reruns",
         sql: include_str!("migrations/0006_cancel_requests_reruns.sql"),
     },
+    Migration {
+        version: 7,
+        name: "operator",
+        sql: include_str!("migrations/0007_operator.sql"),
+    },
 ];
 
 async fn current(pool: &SqlitePool) -> Result<i64> {

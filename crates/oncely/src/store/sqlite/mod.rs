@@ -12,6 +12,7 @@
 //! disk before it returns, so a power loss cannot roll it back.
 
 mod migrations;
+mod operator;
 mod periodic;
 mod rows;
 mod write_gate;
@@ -26,8 +27,9 @@ use sqlx::{Row, SqliteConnection, SqlitePool};
 
 use super::decode::{self, lease_lost, sqlite_modifier, sqlite_modifier_back, sqlite_timestamp};
 use super::{
-    Backend, ClaimParams, Driver, Fence, InsertOutcome, JobFilter, MigrationReport, QueueCount,
-    ReconcileClaim, RescueReport, RetryParams,
+    ActionFilter, Backend, ClaimParams, Decision, Driver, Fence, InsertOutcome, JobFilter,
+    MigrationReport, OperatorAction, QueueCount, QueueState, ReconcileClaim, RescueReport,
+    RetryParams, StepRecord,
 };
 use crate::error::Result;
 use crate::job::{Job, JobState, NewJob};
@@ -490,20 +492,27 @@ impl Driver for SqliteDriver {
         .map(|_| ())
     }
 
-    async fn job_resolve(&self, id: i64, resolution: super::Resolution, note: &str) -> Result<Job> {
-        let mut w = self.begin_write().await?;
-        let row = sqlx::query(include_str!("sql/job_resolve.sql"))
-            .bind(id)
-            .bind(resolution.state().as_str())
-            .bind(note)
-            .fetch_optional(&mut *w.tx)
-            .await?;
-        let result = match row {
-            Some(row) => rows::job(&row),
-            None => Err(refusal(&mut w.tx, id, "resolve (only in-doubt jobs are resolved)").await?),
-        };
-        w.tx.commit().await?;
-        result
+    async fn job_resolve(
+        &self,
+        id: i64,
+        resolution: super::Resolution,
+        by: &Decision,
+    ) -> Result<Job> {
+        let note = resolution.note(by);
+        operator::job_write(
+            self,
+            include_str!("sql/job_resolve.sql"),
+            id,
+            operator::JobWrite::Resolve(resolution.state().as_str(), &note),
+            "resolve (only in-doubt jobs are resolved)",
+            &format!("resolve:{}", resolution.as_str()),
+            by,
+        )
+        .await
+    }
+
+    async fn step_list(&self, job_id: i64) -> Result<Vec<StepRecord>> {
+        operator::steps(self, job_id).await
     }
 
     async fn step_get(&self, job_id: i64, name: &str) -> Result<Option<serde_json::Value>> {
@@ -546,14 +555,16 @@ impl Driver for SqliteDriver {
         }
     }
 
-    async fn job_cancel(&self, id: i64) -> Result<Job> {
-        self.operator_write(include_str!("sql/job_cancel.sql"), id, "cancel")
-            .await
+    async fn job_cancel(&self, id: i64, by: &Decision) -> Result<Job> {
+        let sql = include_str!("sql/job_cancel.sql");
+        let plain = operator::JobWrite::Plain;
+        operator::job_write(self, sql, id, plain, "cancel", "cancel", by).await
     }
 
-    async fn job_retry_now(&self, id: i64) -> Result<Job> {
-        self.operator_write(include_str!("sql/job_retry_now.sql"), id, "retry")
-            .await
+    async fn job_retry_now(&self, id: i64, by: &Decision) -> Result<Job> {
+        let sql = include_str!("sql/job_retry_now.sql");
+        let plain = operator::JobWrite::Plain;
+        operator::job_write(self, sql, id, plain, "retry", "retry", by).await
     }
 
     async fn job_get(&self, id: i64) -> Result<Option<Job>> {
@@ -569,6 +580,9 @@ impl Driver for SqliteDriver {
         sqlx::query(include_str!("sql/job_list.sql"))
             .bind(filter.state.map(JobState::as_str))
             .bind(filter.queue.as_deref())
+            .bind(filter.kind.as_deref())
+            .bind(filter.before_id)
+            .bind(filter.text.as_deref())
             .bind(i64::from(filter.limit.unwrap_or(100)))
             .fetch_all(&self.pool)
             .await?
@@ -652,6 +666,26 @@ impl Driver for SqliteDriver {
             })
             .collect()
     }
+
+    async fn queue_pause(&self, queue: &str, by: &Decision) -> Result<QueueState> {
+        operator::queue_write(self, queue, true, by).await
+    }
+
+    async fn queue_resume(&self, queue: &str, by: &Decision) -> Result<QueueState> {
+        operator::queue_write(self, queue, false, by).await
+    }
+
+    async fn queue_states(&self) -> Result<Vec<QueueState>> {
+        operator::queue_states(self).await
+    }
+
+    async fn job_throughput(&self, minutes: u32) -> Result<Vec<super::MinuteCount>> {
+        operator::throughput(self, minutes).await
+    }
+
+    async fn operator_actions(&self, filter: &ActionFilter) -> Result<Vec<OperatorAction>> {
+        operator::actions(self, filter).await
+    }
 }
 
 impl SqliteDriver {
@@ -719,23 +753,5 @@ impl SqliteDriver {
         }
         w.tx.commit().await?;
         Ok(jobs)
-    }
-
-    /// An operator's unfenced write on one job; explains a refusal.
-    async fn operator_write(
-        &self,
-        sql: &'static str,
-        id: i64,
-        action: &'static str,
-    ) -> Result<Job> {
-        let mut w = self.begin_write().await?;
-        let tx = &mut w.tx;
-        let row = sqlx::query(sql).bind(id).fetch_optional(&mut **tx).await?;
-        let result = match row {
-            Some(row) => rows::job(&row),
-            None => Err(refusal(tx, id, action).await?),
-        };
-        w.tx.commit().await?;
-        result
     }
 }

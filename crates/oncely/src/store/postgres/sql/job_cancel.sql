@@ -13,7 +13,7 @@ SET state = CASE WHEN state = 'running' THEN 'running' ELSE 'cancelled' END,
     finalized_at = CASE WHEN state = 'running' THEN NULL ELSE clock_timestamp() END,
     errors = CASE WHEN cancel_requested_at IS NOT NULL AND state = 'running' THEN errors
                   ELSE errors || jsonb_build_array(jsonb_build_object(
-        'attempt', attempt, 'at', clock_timestamp(),
+        'attempt', attempt, 'outcome', CASE WHEN state = 'running' THEN 'cancel requested' ELSE 'operator' END, 'fence', fence, 'worker', locked_by, 'started_at', attempted_at, 'at', clock_timestamp(),
         'error', CASE WHEN state = 'running'
                       THEN 'cancel requested by operator: waiting for attempt ' || attempt || ' to stop'
                       ELSE 'cancelled by operator' END)) END

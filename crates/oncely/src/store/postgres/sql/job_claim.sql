@@ -1,3 +1,4 @@
+-- A paused queue (oncely_queues.paused_at set) gives nothing.
 -- Claims up to $3 due jobs of queue $1 with kinds in $2; losers of a race
 -- skip locked rows instead of waiting or failing.
 -- $4 lease seconds, $5 worker id
@@ -5,6 +6,7 @@ WITH picked AS (
     SELECT id
     FROM oncely_jobs
     WHERE queue = $1
+      AND NOT EXISTS (SELECT 1 FROM oncely_queues p WHERE p.name = $1 AND p.paused_at IS NOT NULL)
       AND state IN ('scheduled','available','retryable')
       AND run_at <= now()
       AND kind = ANY($2)

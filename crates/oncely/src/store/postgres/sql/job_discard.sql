@@ -2,6 +2,6 @@
 UPDATE oncely_jobs
 SET state = 'discarded', lease_expires_at = NULL, finalized_at = clock_timestamp(),
     errors = errors || jsonb_build_array(jsonb_build_object(
-        'attempt', attempt, 'at', clock_timestamp(), 'error', $3::text))
+        'attempt', attempt, 'outcome', 'discarded', 'fence', fence, 'worker', locked_by, 'started_at', attempted_at, 'at', clock_timestamp(), 'error', $3::text))
 WHERE id = $1 AND fence = $2 AND state = 'running'
 RETURNING id

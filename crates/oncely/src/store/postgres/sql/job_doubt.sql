@@ -7,6 +7,6 @@ SET state = CASE WHEN cancel_requested_at IS NOT NULL THEN 'cancelled' ELSE 'in_
     run_at = clock_timestamp() + make_interval(secs => $4),
     lease_expires_at = NULL, reconciling = false,
     errors = errors || jsonb_build_array(jsonb_build_object(
-        'attempt', attempt, 'at', clock_timestamp(), 'error', $3::text))
+        'attempt', attempt, 'outcome', 'in_doubt', 'fence', fence, 'worker', locked_by, 'started_at', attempted_at, 'at', clock_timestamp(), 'error', $3::text))
 WHERE id = $1 AND fence = $2 AND state = 'running'
 RETURNING state

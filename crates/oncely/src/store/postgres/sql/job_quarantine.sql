@@ -6,7 +6,7 @@ UPDATE oncely_jobs
 SET state = 'discarded', lease_expires_at = NULL, finalized_at = clock_timestamp(),
     errors = CASE WHEN jsonb_typeof(errors) = 'array' THEN errors ELSE '[]'::jsonb END
              || jsonb_build_array(jsonb_build_object(
-                    'attempt', attempt, 'at', clock_timestamp(), 'error', $3::text,
+                    'attempt', attempt, 'outcome', 'quarantined', 'fence', fence, 'worker', locked_by, 'started_at', attempted_at, 'at', clock_timestamp(), 'error', $3::text,
                     'unreadable_errors', CASE WHEN jsonb_typeof(errors) = 'array'
                                               THEN NULL ELSE errors END))
 WHERE id = $1 AND fence = $2 AND state = 'running'

@@ -10,6 +10,6 @@ SET state = CASE WHEN cancel_requested_at IS NOT NULL THEN 'cancelled'
     finalized_at = CASE WHEN cancel_requested_at IS NOT NULL THEN clock_timestamp() END,
     run_at = clock_timestamp(), lease_expires_at = NULL,
     errors = errors || jsonb_build_array(jsonb_build_object(
-        'attempt', attempt, 'at', clock_timestamp(), 'error', $3::text))
+        'attempt', attempt, 'outcome', 'released', 'fence', fence, 'worker', locked_by, 'started_at', attempted_at, 'at', clock_timestamp(), 'error', $3::text))
 WHERE id = $1 AND fence = $2 AND state = 'running'
 RETURNING state

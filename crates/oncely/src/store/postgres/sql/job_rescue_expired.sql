@@ -20,7 +20,7 @@ SET state = CASE WHEN j.cancel_requested_at IS NOT NULL THEN 'cancelled'
                         WHEN NOT (j.at_most_once OR j.reconciling) AND j.attempt >= j.max_attempts
                         THEN clock_timestamp() END,
     errors = j.errors || jsonb_build_array(jsonb_build_object(
-        'attempt', j.attempt, 'at', clock_timestamp(),
+        'attempt', j.attempt, 'outcome', 'lease expired', 'fence', j.fence, 'worker', j.locked_by, 'started_at', j.attempted_at, 'at', clock_timestamp(),
         'error', 'lease expired: worker ' || COALESCE(j.locked_by, '?') || ' stopped heartbeating'
                  || CASE WHEN j.cancel_requested_at IS NOT NULL THEN ' (cancelled by operator)' ELSE '' END))
 FROM expired

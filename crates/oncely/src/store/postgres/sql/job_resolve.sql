@@ -7,6 +7,6 @@ SET state = $2,
     finalized_at = CASE WHEN $2 = 'available' THEN NULL ELSE clock_timestamp() END,
     reconciling = false,
     errors = errors || jsonb_build_array(jsonb_build_object(
-        'attempt', attempt, 'at', clock_timestamp(), 'error', $3::text))
+        'attempt', attempt, 'outcome', 'operator', 'at', clock_timestamp(), 'error', $3::text))
 WHERE id = $1 AND state = 'in_doubt'
 RETURNING *

@@ -21,7 +21,7 @@ SET state = CASE WHEN cancel_requested_at IS NOT NULL THEN 'cancelled'
                         WHEN attempt >= max_attempts AND NOT ($5 AND 2 * reruns < max_attempts)
                         THEN clock_timestamp() END,
     errors = errors || jsonb_build_array(jsonb_build_object(
-        'attempt', attempt, 'at', clock_timestamp(),
+        'attempt', attempt, 'outcome', 'failed', 'fence', fence, 'worker', locked_by, 'started_at', attempted_at, 'at', clock_timestamp(),
         'error', $3::text || CASE
             WHEN cancel_requested_at IS NOT NULL THEN ' (cancelled by operator)'
             WHEN $5 AND attempt >= max_attempts AND 2 * reruns < max_attempts

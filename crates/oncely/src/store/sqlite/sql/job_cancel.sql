@@ -12,7 +12,7 @@ SET state = CASE WHEN state = 'running' THEN 'running' ELSE 'cancelled' END,
     finalized_at = CASE WHEN state = 'running' THEN NULL ELSE strftime('%Y-%m-%dT%H:%M:%fZ', 'now') END,
     errors = CASE WHEN cancel_requested_at IS NOT NULL AND state = 'running' THEN errors
                   ELSE json_insert(errors, '$[#]', json_object(
-        'attempt', attempt, 'at', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'),
+        'attempt', attempt, 'outcome', CASE WHEN state = 'running' THEN 'cancel requested' ELSE 'operator' END, 'fence', fence, 'worker', locked_by, 'started_at', attempted_at, 'at', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'),
         'error', CASE WHEN state = 'running'
                       THEN 'cancel requested by operator: waiting for attempt ' || attempt || ' to stop'
                       ELSE 'cancelled by operator' END)) END

@@ -1,3 +1,4 @@
+-- A paused queue (oncely_queues.paused_at set) gives nothing.
 -- Claims up to ?3 due jobs of queue ?1 with kinds in JSON array ?2.
 -- ?4 fence base (tokens base+1.. were reserved), ?5 lease modifier ('+30.000 seconds'), ?6 worker id.
 -- Runs inside BEGIN IMMEDIATE, so no other writer can interleave.
@@ -5,6 +6,7 @@ WITH picked AS (
     SELECT id, row_number() OVER (ORDER BY priority, run_at, id) AS rn
     FROM oncely_jobs
     WHERE queue = ?1
+      AND NOT EXISTS (SELECT 1 FROM oncely_queues p WHERE p.name = ?1 AND p.paused_at IS NOT NULL)
       AND state IN ('scheduled','available','retryable')
       AND run_at <= strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
       AND kind IN (SELECT value FROM json_each(?2))

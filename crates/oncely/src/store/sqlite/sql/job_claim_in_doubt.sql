@@ -1,3 +1,4 @@
+-- A paused queue (oncely_queues.paused_at set) gives nothing.
 -- Claims up to ?3 in-doubt jobs of queue ?1 with kinds in JSON array ?2
 -- (kinds that can reconcile) to run their reconcile step: a new fencing token
 -- and lease, the attempt unchanged. Only jobs inserted reconcilable, or of a
@@ -9,6 +10,7 @@ WITH picked AS (
     SELECT id, row_number() OVER (ORDER BY run_at, id) AS rn
     FROM oncely_jobs
     WHERE queue = ?1 AND state = 'in_doubt'
+      AND NOT EXISTS (SELECT 1 FROM oncely_queues p WHERE p.name = ?1 AND p.paused_at IS NOT NULL)
       AND run_at <= strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?8)
       AND kind IN (SELECT value FROM json_each(?2))
       AND (reconcilable OR kind IN (SELECT value FROM json_each(?7)))

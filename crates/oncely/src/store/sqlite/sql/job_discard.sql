@@ -4,6 +4,6 @@ SET state = 'discarded',
     lease_expires_at = NULL,
     finalized_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'),
     errors = json_insert(errors, '$[#]', json_object(
-        'attempt', attempt, 'at', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), 'error', ?3))
+        'attempt', attempt, 'outcome', 'discarded', 'fence', fence, 'worker', locked_by, 'started_at', attempted_at, 'at', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), 'error', ?3))
 WHERE id = ?1 AND fence = ?2 AND state = 'running'
 RETURNING id

@@ -7,6 +7,6 @@ SET state = CASE WHEN cancel_requested_at IS NOT NULL THEN 'cancelled' ELSE 'in_
     run_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?4),
     lease_expires_at = NULL, reconciling = 0,
     errors = json_insert(errors, '$[#]', json_object(
-        'attempt', attempt, 'at', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), 'error', ?3))
+        'attempt', attempt, 'outcome', 'in_doubt', 'fence', fence, 'worker', locked_by, 'started_at', attempted_at, 'at', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), 'error', ?3))
 WHERE id = ?1 AND fence = ?2 AND state = 'running'
 RETURNING state

@@ -9,7 +9,7 @@ SET state = 'discarded',
     errors = json_insert(
         CASE WHEN json_type(errors) = 'array' THEN errors ELSE '[]' END,
         '$[#]',
-        json_object('attempt', attempt, 'at', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'),
+        json_object('attempt', attempt, 'outcome', 'quarantined', 'fence', fence, 'worker', locked_by, 'started_at', attempted_at, 'at', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'),
                     'error', ?3,
                     'unreadable_errors', CASE WHEN json_type(errors) = 'array'
                                               THEN NULL ELSE json(errors) END))

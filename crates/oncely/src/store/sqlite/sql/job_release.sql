@@ -11,6 +11,6 @@ SET state = CASE WHEN cancel_requested_at IS NOT NULL THEN 'cancelled'
     run_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'),
     lease_expires_at = NULL,
     errors = json_insert(errors, '$[#]', json_object(
-        'attempt', attempt, 'at', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), 'error', ?3))
+        'attempt', attempt, 'outcome', 'released', 'fence', fence, 'worker', locked_by, 'started_at', attempted_at, 'at', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), 'error', ?3))
 WHERE id = ?1 AND fence = ?2 AND state = 'running'
 RETURNING state

@@ -13,7 +13,7 @@ SET state = CASE WHEN cancel_requested_at IS NOT NULL THEN 'cancelled'
                         WHEN NOT (at_most_once OR reconciling) AND attempt >= max_attempts
                         THEN strftime('%Y-%m-%dT%H:%M:%fZ', 'now') END,
     errors = json_insert(errors, '$[#]', json_object(
-        'attempt', attempt, 'at', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'),
+        'attempt', attempt, 'outcome', 'lease expired', 'fence', fence, 'worker', locked_by, 'started_at', attempted_at, 'at', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'),
         'error', 'lease expired: worker ' || COALESCE(locked_by, '?') || ' stopped heartbeating'
                  || CASE WHEN cancel_requested_at IS NOT NULL THEN ' (cancelled by operator)' ELSE '' END))
 WHERE id IN (

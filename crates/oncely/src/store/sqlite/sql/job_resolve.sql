@@ -7,6 +7,6 @@ SET state = ?2,
     finalized_at = CASE WHEN ?2 = 'available' THEN NULL ELSE strftime('%Y-%m-%dT%H:%M:%fZ', 'now') END,
     reconciling = 0,
     errors = json_insert(errors, '$[#]', json_object(
-        'attempt', attempt, 'at', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), 'error', ?3))
+        'attempt', attempt, 'outcome', 'operator', 'at', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), 'error', ?3))
 WHERE id = ?1 AND state = 'in_doubt'
 RETURNING *

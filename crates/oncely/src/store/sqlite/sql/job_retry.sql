@@ -21,7 +21,7 @@ SET state = CASE WHEN cancel_requested_at IS NOT NULL THEN 'cancelled'
                         WHEN attempt >= max_attempts AND NOT (?5 AND 2 * reruns < max_attempts)
                         THEN strftime('%Y-%m-%dT%H:%M:%fZ', 'now') END,
     errors = json_insert(errors, '$[#]', json_object(
-        'attempt', attempt, 'at', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'),
+        'attempt', attempt, 'outcome', 'failed', 'fence', fence, 'worker', locked_by, 'started_at', attempted_at, 'at', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'),
         'error', ?3 || CASE
             WHEN cancel_requested_at IS NOT NULL THEN ' (cancelled by operator)'
             WHEN ?5 AND attempt >= max_attempts AND 2 * reruns < max_attempts

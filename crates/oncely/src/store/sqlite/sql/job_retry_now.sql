@@ -8,6 +8,6 @@ SET state = 'available',
     finalized_at = NULL,
     cancel_requested_at = NULL,
     errors = json_insert(errors, '$[#]', json_object(
-        'attempt', attempt, 'at', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), 'error', 'retried by operator'))
+        'attempt', attempt, 'outcome', 'operator', 'at', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), 'error', 'retried by operator'))
 WHERE id = ?1 AND state <> 'running'
 RETURNING *

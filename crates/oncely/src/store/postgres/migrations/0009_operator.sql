@@ -1,0 +1,27 @@
+-- oncely PostgreSQL schema, version 9: queues an operator paused, and the
+-- record of every operator action (who, when, why, on what, with what result).
+-- A queue with a row whose paused_at is set is not claimed from by any worker
+-- (claims and reconcile claims check it in the same statement); the row
+-- survives restarts. Resuming clears paused_at and keeps the row.
+CREATE TABLE oncely_queues (
+    name text PRIMARY KEY,
+    paused_at timestamptz,
+    paused_by text,
+    pause_reason text,
+    updated_at timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+
+-- Append-only. job_id or queue names what was acted on; outcome is the
+-- state the job or queue was left in.
+CREATE TABLE oncely_operator_actions (
+    id bigserial PRIMARY KEY,
+    at timestamptz NOT NULL DEFAULT clock_timestamp(),
+    actor text NOT NULL,
+    action text NOT NULL,
+    job_id bigint,
+    queue text,
+    reason text NOT NULL,
+    outcome text NOT NULL
+);
+CREATE INDEX oncely_operator_actions_job ON oncely_operator_actions (job_id, id)
+    WHERE job_id IS NOT NULL;

@@ -1,0 +1,2 @@
+-- Every queue with a pause record, by name.
+SELECT name, paused_at, paused_by, pause_reason, updated_at FROM oncely_queues ORDER BY name
