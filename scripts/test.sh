@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a fresh machine: installs what the tests need
-# (PostgreSQL server binaries, libfaketime) when missing, then runs every test.
+# (PostgreSQL server binaries, libfaketime, headless Chromium and the
+# console's browser-test driver from npm) when missing, then runs every test.
 # The PostgreSQL tests start their own throwaway cluster (or use DATABASE_URL).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,6 +12,9 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb 
 fi
 if ! ls /usr/lib/*/faketime/libfaketime.so.1 /usr/lib/faketime/libfaketime.so.1 >/dev/null 2>&1; then
     need_packages+=(faketime)
+fi
+if ! [ -x /usr/bin/chromium ] && [ -z "${CHROMIUM:-}" ]; then
+    need_packages+=(chromium)
 fi
 if [ ${#need_packages[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
@@ -29,6 +33,16 @@ if [ ${#need_packages[@]} -gt 0 ]; then
         echo "  sudo apt-get install ${need_packages[*]}" >&2
         exit 1
     fi
+fi
+
+browser_tests=crates/oncely-cli/tests/browser
+if ! [ -d "$browser_tests/node_modules/playwright-core" ]; then
+    if ! command -v npm >/dev/null 2>&1; then
+        echo "The console's browser test needs Node.js 20 with npm (Debian: nodejs npm)." >&2
+        exit 1
+    fi
+    echo "installing playwright-core for the browser test ..."
+    (cd "$browser_tests" && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
 cargo test --workspace --all-targets "$@"

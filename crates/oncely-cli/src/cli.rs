@@ -31,21 +31,31 @@ pub enum Command {
     /// Inspect and operate jobs.
     #[command(subcommand)]
     Jobs(JobsCommand),
-    /// Job counts per queue and state, and the current leader.
-    Queues(FormatArg),
+    /// Job counts per queue and state, and the current leader; pause and resume queues.
+    Queues(QueuesArgs),
     /// Periodic jobs that fire once per period across all servers.
     #[command(subcommand)]
     Schedule(ScheduleCommand),
-    /// Serve a read-only web dashboard, a JSON snapshot and Prometheus metrics.
+    /// Serve the operator's console: pages, actions, a JSON API and Prometheus metrics.
+    #[command(alias = "console")]
     Dashboard(DashboardArgs),
 }
 
 /// `oncely dashboard`.
 #[derive(Debug, Args)]
 pub struct DashboardArgs {
-    /// Address to listen on (`/` the page, `/api/snapshot` JSON, `/metrics` Prometheus).
+    /// Address to listen on (pages at `/`, the JSON API under `/api`, `/metrics`).
+    /// Loopback by default; put anything wider behind TLS.
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub listen: String,
+    /// The secret that actions need (at least 16 characters): API requests send
+    /// `Authorization: Bearer TOKEN`, browsers sign in with it. Default: one is
+    /// generated and printed at start.
+    #[arg(long, env = "ONCELY_DASHBOARD_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Serve pages and reads only: no action at all.
+    #[arg(long)]
+    pub read_only: bool,
 }
 
 /// `oncely schedule ...`.
@@ -220,12 +230,16 @@ pub enum JobsCommand {
     Retry {
         /// The job id.
         id: i64,
+        #[command(flatten)]
+        decision: DecisionArgs,
     },
     /// Cancel a job that is not final. A running one is asked to stop: it is
     /// cancelled once its attempt has stopped, and cannot be retried before.
     Cancel {
         /// The job id.
         id: i64,
+        #[command(flatten)]
+        decision: DecisionArgs,
     },
     /// Decide an in-doubt job: its effect happened (completed), did not (retry), or give it up (discarded).
     Resolve {
@@ -258,6 +272,47 @@ pub struct ListArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+}
+
+/// Who takes an operator action and why (recorded with it).
+#[derive(Debug, Args)]
+pub struct DecisionArgs {
+    /// Why (recorded with who and when).
+    #[arg(long, default_value = "no reason given")]
+    pub reason: String,
+    /// Who decides (default: $USER on this host).
+    #[arg(long)]
+    pub by: Option<String>,
+}
+
+/// `oncely queues [pause|resume NAME]`.
+#[derive(Debug, Args)]
+pub struct QueuesArgs {
+    /// Without a subcommand: the counts.
+    #[command(subcommand)]
+    pub action: Option<QueuesCommand>,
+    #[command(flatten)]
+    pub format: FormatArg,
+}
+
+/// `oncely queues pause|resume`.
+#[derive(Debug, Subcommand)]
+pub enum QueuesCommand {
+    /// Stop every worker of the fleet from claiming from a queue (running
+    /// attempts go on); survives restarts.
+    Pause {
+        /// The queue.
+        name: String,
+        #[command(flatten)]
+        decision: DecisionArgs,
+    },
+    /// Let workers claim from a paused queue again.
+    Resume {
+        /// The queue.
+        name: String,
+        #[command(flatten)]
+        decision: DecisionArgs,
+    },
 }
 
 /// A `--format` flag alone.

@@ -3,6 +3,8 @@
 
 #[path = "processes/bad_input.rs"]
 mod bad_input;
+#[path = "processes/console.rs"]
+mod console;
 #[path = "processes/crashes.rs"]
 mod crashes;
 #[path = "processes/dashboard.rs"]

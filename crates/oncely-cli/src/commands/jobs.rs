@@ -3,7 +3,7 @@
 use oncely::store::JobFilter;
 use oncely::{EffectPolicy, JobState, Store};
 
-use crate::cli::{Format, JobsCommand, ListArgs};
+use crate::cli::{DecisionArgs, Format, JobsCommand, ListArgs};
 use crate::error::CliError;
 use crate::output::{table, truncate};
 
@@ -17,8 +17,8 @@ pub async fn run(store: &Store, command: JobsCommand) -> Result<(), CliError> {
                 .ok_or(oncely::Error::NotFound(id))?;
             print_json(&job)
         }
-        JobsCommand::Retry { id } => {
-            let job = store.job_retry_now(id).await?;
+        JobsCommand::Retry { id, decision } => {
+            let job = store.job_retry_now(id, &decision.decision()?).await?;
             crate::say!(
                 "job {} is {} (attempt {} of {})",
                 job.id,
@@ -38,18 +38,13 @@ pub async fn run(store: &Store, command: JobsCommand) -> Result<(), CliError> {
             if reason.trim().is_empty() {
                 return Err(CliError::Usage("--reason must say why".into()));
             }
-            let by = by.unwrap_or_else(|| {
-                let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
-                let host = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
-                format!("{user}@{}", host.trim())
-            });
-            let note = format!("resolved as {decision} by {by}: {reason}");
-            let job = store.job_resolve(id, resolution, &note).await?;
-            crate::say!("job {} is {} ({note})", job.id, job.state);
+            let by = DecisionArgs { reason, by }.decision()?;
+            let job = store.job_resolve(id, resolution, &by).await?;
+            crate::say!("job {} is {} ({})", job.id, job.state, resolution.note(&by));
             Ok(())
         }
-        JobsCommand::Cancel { id } => {
-            let job = store.job_cancel(id).await?;
+        JobsCommand::Cancel { id, decision } => {
+            let job = store.job_cancel(id, &decision.decision()?).await?;
             if job.state == JobState::Running {
                 crate::say!(
                     "job {} is running: cancel requested; attempt {} on {} is told now (PostgreSQL) or at \
@@ -81,6 +76,7 @@ async fn list(store: &Store, args: ListArgs) -> Result<(), CliError> {
             state,
             queue: args.queue,
             limit: Some(args.limit),
+            ..JobFilter::default()
         })
         .await?;
     if args.format == Format::Json {
@@ -126,4 +122,16 @@ fn print_json(value: &impl serde::Serialize) -> Result<(), CliError> {
         .map_err(|e| CliError::Output(std::io::Error::other(e)))?;
     crate::say!("{text}");
     Ok(())
+}
+
+impl DecisionArgs {
+    /// The decision to record: `--by` or `$USER@host`, and `--reason`.
+    pub fn decision(&self) -> Result<oncely::store::Decision, CliError> {
+        let by = self.by.clone().unwrap_or_else(|| {
+            let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+            let host = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
+            format!("{user}@{}", host.trim())
+        });
+        Ok(oncely::store::Decision::new(&by, &self.reason).map_err(oncely::Error::from)?)
+    }
 }

@@ -34,7 +34,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Enqueue(args) => enqueue::run(&store, args).await,
         Command::Worker(args) => worker::run(store, args).await,
         Command::Jobs(command) => jobs::run(&store, command).await,
-        Command::Queues(format) => queues::run(&store, format.format).await,
+        Command::Queues(args) => queues::run(&store, args).await,
         Command::Schedule(command) => schedule::run(&store, command).await,
         Command::Dashboard(args) => dashboard::run(store, args).await,
     }

@@ -1,5 +1,5 @@
 //! `oncely dashboard` and `oncely worker --metrics-listen` as real processes:
-//! the page, the JSON snapshot and the Prometheus metrics show what the
+//! the pages, the JSON snapshot and the Prometheus metrics show what the
 //! database holds, with every value escaped.
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -118,19 +118,26 @@ async fn the_dashboard_shows_queues_doubts_and_metrics() {
     let (status, page) = get(&base, "/");
     assert!(status.contains("200"), "{status}");
     assert!(
-        page.contains("<td>mail</td>") && page.contains("<td>nightly</td>"),
+        page.contains(">mail</a>") && page.contains("<td>nightly</td>"),
         "{page}"
     );
+    assert!(page.contains("1 in doubt"), "{page}");
+    let (_, doubts) = get(&base, "/in-doubt");
     assert!(
-        page.contains("timeout &lt;script&gt;alert(1)&lt;/script&gt;"),
-        "{page}"
+        doubts.contains("timeout &lt;script&gt;alert(1)&lt;/script&gt;"),
+        "{doubts}"
     );
-    assert!(!page.contains("<script>"), "unescaped markup: {page}");
+    let (_, schedules) = get(&base, "/schedules");
     assert!(
-        page.contains("&lt;b&gt;odd&lt;/b&gt;") && page.contains("broken, skipped"),
-        "the broken schedule is shown: {page}"
+        schedules.contains("&lt;b&gt;odd&lt;/b&gt;") && schedules.contains("broken, skipped"),
+        "the broken schedule is shown: {schedules}"
     );
-    assert!(page.contains("at-most-once"), "{page}");
+    let (_, listed) = get(&base, "/jobs?state=in_doubt");
+    assert!(listed.contains("at-most-once"), "{listed}");
+    for text in [&page, &doubts, &schedules, &listed] {
+        assert!(!text.contains("<script>alert"), "unescaped markup: {text}");
+        assert!(!text.contains("<b>odd"), "unescaped markup: {text}");
+    }
     let (_, json) = get(&base, "/api/snapshot");
     let snapshot: serde_json::Value = serde_json::from_str(&json).expect("JSON");
     assert_eq!(snapshot["in_doubt"][0]["id"], claimed.id, "{snapshot}");

@@ -1,130 +1,54 @@
-//! `oncely dashboard`: a read-only web page for the people who operate
-//! oncely (queues, the leader, schedules, in-doubt and failing jobs), a JSON
-//! view of the same, and Prometheus metrics. It reaches the database only
-//! through the library and writes nothing.
+//! `oncely dashboard`: the operator's console. Pages to browse, inspect and
+//! act on jobs and queues ([`pages`]), a JSON API for scripts ([`api`]) and
+//! Prometheus metrics, served by one axum router.
+//!
+//! Invariants: it reaches the database only through the library, with the
+//! same calls and rules as the CLI; every action needs the console's token
+//! (API: bearer; pages: a session opened with it, plus its CSRF value) and is
+//! recorded with who and why; `--read-only` serves no action at all; bodies
+//! over [`BODY_LIMIT`] are refused; the access log names method, path (no
+//! query: it may hold search text), status and time, never job args.
 
+mod api;
+mod auth;
+mod detail;
 mod metrics;
-mod page;
+mod pages;
+mod problem;
+mod snapshot;
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Instant;
 
-use axum::extract::State;
-use axum::http::{header, StatusCode};
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{header, Method};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use chrono::{DateTime, Utc};
-use oncely::schedule::ScheduleRecord;
-use oncely::store::{JobFilter, LeaderTerm};
-use oncely::{Job, JobState, Store};
-use serde::Serialize;
+use oncely::Store;
 
 use crate::cli::DashboardArgs;
 use crate::error::CliError;
 
 pub use metrics::worker as worker_metrics;
 
-/// Jobs listed per table.
-const LISTED: u32 = 50;
+/// Largest request body accepted (forms and API bodies are small).
+pub const BODY_LIMIT: usize = 64 * 1024;
 
-/// What the page shows, read in one go.
-#[derive(Debug, Serialize)]
-pub struct Snapshot {
-    /// Counts, leader and schedules (all the metrics need).
-    #[serde(flatten)]
-    pub overview: Overview,
-    /// Jobs waiting for a decision.
-    pub in_doubt: Vec<Job>,
-    /// Retryable and discarded jobs, newest first.
-    pub failing: Vec<Job>,
+/// What every handler shares.
+#[derive(Clone)]
+pub struct Console {
+    /// The database.
+    pub store: Store,
+    /// The token and browser sessions.
+    pub auth: Arc<auth::Auth>,
+    /// Serve no actions.
+    pub read_only: bool,
 }
 
-/// Counts by queue and state, the leader, the schedules.
-#[derive(Debug, Serialize)]
-pub struct Overview {
-    /// Database time.
-    pub now: DateTime<Utc>,
-    /// Job counts by queue, then state.
-    pub counts: BTreeMap<String, BTreeMap<&'static str, i64>>,
-    /// The latest leader, live or not.
-    pub leader: Option<LeaderTerm>,
-    /// Whether its lease still runs.
-    pub leader_live: bool,
-    /// Every usable schedule.
-    pub schedules: Vec<ScheduleRecord>,
-    /// Schedules that cannot be used (skipped by the periodic enqueuer).
-    pub broken_schedules: Vec<oncely::schedule::BrokenSchedule>,
-}
-
-async fn overview(store: &Store) -> oncely::Result<Overview> {
-    let now = store.db_now().await?;
-    let mut counts: BTreeMap<String, BTreeMap<&'static str, i64>> = BTreeMap::new();
-    for c in store.queue_counts().await? {
-        *counts
-            .entry(c.queue)
-            .or_default()
-            .entry(c.state.as_str())
-            .or_default() += c.count;
-    }
-    let leader = store.leader_get().await?;
-    let leader_live = leader.as_ref().is_some_and(|l| l.expires_at > now);
-    let listing = store.schedule_list().await?;
-    Ok(Overview {
-        now,
-        counts,
-        leader,
-        leader_live,
-        schedules: listing.records,
-        broken_schedules: listing.broken,
-    })
-}
-
-async fn snapshot(store: &Store) -> oncely::Result<Snapshot> {
-    let list = |state| JobFilter {
-        state: Some(state),
-        queue: None,
-        limit: Some(LISTED),
-    };
-    let mut failing = store.job_list(&list(JobState::Retryable)).await?;
-    failing.extend(store.job_list(&list(JobState::Discarded)).await?);
-    failing.sort_by_key(|j| std::cmp::Reverse(j.id));
-    failing.truncate(LISTED as usize);
-    Ok(Snapshot {
-        overview: overview(store).await?,
-        in_doubt: store.job_list(&list(JobState::InDoubt)).await?,
-        failing,
-    })
-}
-
-fn unavailable(error: oncely::Error) -> Response {
-    (
-        StatusCode::SERVICE_UNAVAILABLE,
-        format!("cannot read the database: {error}\n"),
-    )
-        .into_response()
-}
-
-async fn html(State(store): State<Arc<Store>>) -> Response {
-    match snapshot(&store).await {
-        Ok(s) => (
-            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-            page::render(&s),
-        )
-            .into_response(),
-        Err(e) => unavailable(e),
-    }
-}
-
-async fn json(State(store): State<Arc<Store>>) -> Response {
-    match snapshot(&store).await {
-        Ok(s) => axum::Json(s).into_response(),
-        Err(e) => unavailable(e),
-    }
-}
-
-async fn prometheus(State(store): State<Arc<Store>>) -> Response {
-    match overview(&store).await {
+async fn prometheus(State(console): State<Console>) -> Response {
+    match snapshot::overview(&console.store).await {
         Ok(s) => {
             let schedules: Vec<(String, Option<f64>)> = s
                 .schedules
@@ -146,7 +70,7 @@ async fn prometheus(State(store): State<Arc<Store>>) -> Response {
             )
                 .into_response()
         }
-        Err(e) => unavailable(e),
+        Err(e) => problem::Problem::from(e).into_response(),
     }
 }
 
@@ -158,16 +82,91 @@ pub async fn bind(listen: &str) -> Result<tokio::net::TcpListener, CliError> {
     Ok(listener)
 }
 
+/// Refuses every request that is not a read when the console is read-only.
+async fn read_only_guard(State(console): State<Console>, request: Request, next: Next) -> Response {
+    let reads = matches!(*request.method(), Method::GET | Method::HEAD);
+    if console.read_only && !reads {
+        return problem::Problem::read_only().into_response();
+    }
+    next.run(request).await
+}
+
+/// One log line per request: method, path, status, milliseconds.
+async fn access_log(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let response = next.run(request).await;
+    tracing::info!(
+        target: "oncely::console::access",
+        %method,
+        path,
+        status = response.status().as_u16(),
+        ms = started.elapsed().as_millis() as u64,
+        "request"
+    );
+    response
+}
+
+/// The whole console.
+pub fn router(console: Console) -> Router {
+    Router::new()
+        .merge(pages::routes())
+        .merge(api::routes())
+        .route("/metrics", get(prometheus))
+        .layer(axum::middleware::from_fn_with_state(
+            console.clone(),
+            read_only_guard,
+        ))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn(access_log))
+        .with_state(console)
+}
+
+/// The token to guard actions with: given, or generated (and printed).
+fn token(args: &DashboardArgs) -> Result<(String, bool), CliError> {
+    match &args.token {
+        Some(t) if t.trim().chars().count() >= auth::MIN_TOKEN_CHARS => {
+            Ok((t.trim().to_owned(), false))
+        }
+        Some(_) => Err(CliError::Usage(format!(
+            "--token (or ONCELY_DASHBOARD_TOKEN) must be at least {} characters",
+            auth::MIN_TOKEN_CHARS
+        ))),
+        None => Ok((auth::random_secret(), true)),
+    }
+}
+
 pub async fn run(store: Store, args: DashboardArgs) -> Result<(), CliError> {
+    let (token, generated) = token(&args)?;
     let listener = bind(&args.listen).await?;
     let addr = listener.local_addr().map_err(CliError::Output)?;
-    crate::say!("oncely dashboard listening on http://{addr}");
-    let app = Router::new()
-        .route("/", get(html))
-        .route("/api/snapshot", get(json))
-        .route("/metrics", get(prometheus))
-        .with_state(Arc::new(store));
-    axum::serve(listener, app)
+    // One write: a reader that takes the first line and closes the pipe
+    // does not make a later write fail.
+    let second = if args.read_only {
+        "read-only: no actions are served".to_owned()
+    } else if generated {
+        format!("token (sign in with it, or send Authorization: Bearer TOKEN): {token}")
+    } else {
+        "token: as given by --token / ONCELY_DASHBOARD_TOKEN".to_owned()
+    };
+    let banner = format!("oncely dashboard listening on http://{addr}\n{second}\n");
+    {
+        use std::io::Write as _;
+        let mut out = std::io::stdout().lock();
+        out.write_all(banner.as_bytes())
+            .and_then(|()| out.flush())
+            .map_err(CliError::Output)?;
+    }
+    if !addr.ip().is_loopback() {
+        tracing::warn!(%addr, "the console listens beyond this machine: put it behind TLS");
+    }
+    let console = Console {
+        store,
+        auth: Arc::new(auth::Auth::new(token)),
+        read_only: args.read_only,
+    };
+    axum::serve(listener, router(console))
         .with_graceful_shutdown(oncely::worker::shutdown_signal())
         .await
         .map_err(CliError::Output)
