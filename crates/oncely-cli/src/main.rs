@@ -16,7 +16,7 @@ use clap::Parser;
 
 fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
-    init_logs(cli.verbose);
+    init_logs(cli.verbose, cli.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -40,7 +40,7 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-fn init_logs(verbose: u8) {
+fn init_logs(verbose: u8, format: cli::LogFormat) {
     let default = match verbose {
         0 => "oncely=info,oncely_cli=info",
         1 => "oncely=debug,oncely_cli=debug",
@@ -48,9 +48,15 @@ fn init_logs(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("ONCELY_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .init();
+        .with_writer(std::io::stderr);
+    match format {
+        cli::LogFormat::Text => logs.with_target(false).init(),
+        cli::LogFormat::Json => logs
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .init(),
+    }
 }

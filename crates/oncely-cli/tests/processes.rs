@@ -13,6 +13,8 @@ mod dashboard;
 mod drain;
 #[path = "processes/effects.rs"]
 mod effects;
+#[path = "processes/logs.rs"]
+mod logs;
 #[path = "processes/operator.rs"]
 mod operator;
 #[path = "processes/periodic.rs"]

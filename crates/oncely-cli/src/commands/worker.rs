@@ -32,9 +32,13 @@ pub async fn run(store: Store, args: WorkerArgs) -> Result<(), CliError> {
     if let Some(id) = args.worker_id {
         config.worker_id = id;
     }
+    let histograms = super::dashboard::WorkerMetrics::new(&config.worker_id);
     let mut builder = Client::builder(store)
         .config(config)
         .register(KIND, CommandWorker);
+    if args.metrics_listen.is_some() {
+        builder = builder.observer(std::sync::Arc::new(histograms.clone()));
+    }
     for (queue, concurrency) in &queues {
         builder = builder.queue(queue.clone(), *concurrency);
     }
@@ -52,7 +56,7 @@ pub async fn run(store: Store, args: WorkerArgs) -> Result<(), CliError> {
     match metrics {
         None => work.await,
         Some(listener) => {
-            let serve = serve_metrics(listener, &client, stopped);
+            let serve = serve_metrics(listener, &client, histograms, stopped);
             let ((), served) = tokio::join!(work, serve);
             served?;
         }
@@ -61,25 +65,26 @@ pub async fn run(store: Store, args: WorkerArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-/// Serves the worker's counters at `/metrics` until `stopped` turns true.
+/// Serves the worker's counters and histograms at `/metrics` until
+/// `stopped` turns true.
 async fn serve_metrics(
     listener: tokio::net::TcpListener,
     client: &Client,
+    histograms: super::dashboard::WorkerMetrics,
     mut stopped: tokio::sync::watch::Receiver<bool>,
 ) -> Result<(), CliError> {
     let stats = client.stats().clone();
-    let worker_id = client.config().worker_id.clone();
     let addr = listener.local_addr().map_err(CliError::Output)?;
     crate::say!("oncely worker metrics at http://{addr}/metrics");
     let app = axum::Router::new().route(
         "/metrics",
         axum::routing::get(move || {
-            let text = super::dashboard::worker_metrics(&worker_id, &stats.snapshot());
+            let text = histograms.render(&stats.snapshot());
             async move {
                 (
                     [(
                         axum::http::header::CONTENT_TYPE,
-                        "text/plain; version=0.0.4",
+                        super::dashboard::METRICS_CONTENT_TYPE,
                     )],
                     text,
                 )

@@ -635,3 +635,169 @@ async fn a_paused_queue_waits_across_the_fleet_until_resumed() {
     })
     .await;
 }
+
+/// Parses an exposition with a Prometheus text-format parser.
+fn scrape(text: &str) -> prometheus_parse::Scrape {
+    prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_owned()))).expect("parses")
+}
+
+fn sample(s: &prometheus_parse::Scrape, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    s.samples
+        .iter()
+        .filter(|x| x.metric == name)
+        .find(|x| labels.iter().all(|(k, v)| x.labels.get(k) == Some(*v)))
+        .map(|x| match &x.value {
+            prometheus_parse::Value::Counter(v)
+            | prometheus_parse::Value::Gauge(v)
+            | prometheus_parse::Value::Untyped(v) => *v,
+            prometheus_parse::Value::Histogram(buckets) => {
+                buckets.iter().map(|b| b.count).fold(0.0, f64::max)
+            }
+            prometheus_parse::Value::Summary(_) => f64::NAN,
+        })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_parse_and_match_the_database() {
+    let db = TestDb::new(Backend::Postgres).await;
+    let store = db.store().await;
+    for i in 0..7 {
+        let queue = if i % 2 == 0 { "mail" } else { "sms" };
+        store
+            .job_insert(&NewJob::new(queue, "send", json!({ "i": i })))
+            .await
+            .expect("insert");
+    }
+    in_doubt_job(&store, "billing").await;
+    in_doubt_job(&store, "billing").await;
+    store
+        .queue_pause("sms", &oncely_testkit::tester())
+        .await
+        .expect("pause");
+    let console = ConsoleProcess::start(&db.url, &["--token", TOKEN]);
+    let response = client()
+        .get(format!("{}/metrics", console.base))
+        .send()
+        .await
+        .expect("GET /metrics");
+    assert!(response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/openmetrics-text")));
+    let parsed = scrape(&response.text().await.expect("body"));
+    let counts = store.queue_counts().await.expect("counts");
+    assert!(!counts.is_empty());
+    for c in &counts {
+        let got = sample(
+            &parsed,
+            "oncely_jobs",
+            &[("queue", &c.queue), ("state", c.state.as_str())],
+        );
+        assert_eq!(got, Some(c.count as f64), "{} {}", c.queue, c.state);
+    }
+    assert_eq!(sample(&parsed, "oncely_jobs_in_doubt", &[]), Some(2.0));
+    assert_eq!(
+        sample(&parsed, "oncely_queue_paused", &[("queue", "sms")]),
+        Some(1.0)
+    );
+
+    // A worker's counters and histograms.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let _worker = WorkerProcess::start(
+        &db.url,
+        &[
+            "--queues",
+            "q=2",
+            "--poll-interval-ms",
+            "100",
+            "--metrics-listen",
+            &listen,
+            "--worker-id",
+            "metrics-worker",
+        ],
+        &[],
+    );
+    for _ in 0..5 {
+        store
+            .job_insert(
+                &oncely::kinds::command::CommandArgs::new_job("q", vec!["true".into()])
+                    .expect("job"),
+            )
+            .await
+            .expect("insert");
+    }
+    eventually("five jobs complete", 30, || {
+        let store = store.clone();
+        async move {
+            store
+                .queue_counts()
+                .await
+                .map(|c| {
+                    c.iter()
+                        .any(|c| c.queue == "q" && c.state == JobState::Completed && c.count == 5)
+                })
+                .unwrap_or(false)
+        }
+    })
+    .await;
+    let url = format!("http://{listen}/metrics");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let s = loop {
+        if let Ok(response) = client().get(&url).send().await {
+            let s = scrape(&response.text().await.unwrap_or_default());
+            let labels = [("worker", "metrics-worker"), ("outcome", "completed")];
+            let done = sample(&s, "oncely_worker_attempts_total", &labels)
+                .or_else(|| sample(&s, "oncely_worker_attempts", &labels));
+            if done == Some(5.0) {
+                break s;
+            }
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the worker's metrics did not count five completions in 30 s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let runs: f64 = s
+        .samples
+        .iter()
+        .filter(|x| {
+            x.metric.starts_with("oncely_worker_run_duration_seconds")
+                && x.labels.get("outcome") == Some("completed")
+        })
+        .filter_map(|x| match &x.value {
+            prometheus_parse::Value::Histogram(b) => b.iter().map(|b| b.count).reduce(f64::max),
+            _ => None,
+        })
+        .sum();
+    assert_eq!(
+        runs,
+        5.0,
+        "five runs observed: {:?}",
+        s.samples.iter().map(|x| &x.metric).collect::<Vec<_>>()
+    );
+    let waited: f64 = s
+        .samples
+        .iter()
+        .filter(|x| {
+            x.metric.starts_with("oncely_worker_queue_latency_seconds")
+                && x.labels.get("queue") == Some("q")
+        })
+        .filter_map(|x| match &x.value {
+            prometheus_parse::Value::Histogram(b) => b.iter().map(|b| b.count).reduce(f64::max),
+            _ => None,
+        })
+        .sum();
+    assert_eq!(waited, 5.0, "five pickups observed");
+    assert!(
+        s.samples
+            .iter()
+            .any(|x| x.metric.starts_with("oncely_worker_claim_duration_seconds")),
+        "claims observed"
+    );
+}

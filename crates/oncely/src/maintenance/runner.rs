@@ -19,6 +19,7 @@ use futures_util::FutureExt;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use super::leader::Elector;
 use super::periodic::{is_leadership_lost, PeriodicEnqueuer};
@@ -120,8 +121,13 @@ impl Health {
 }
 
 /// Runs one pass, turning a panic into an error instead of ending the loop.
-async fn supervised<T>(pass: impl Future<Output = crate::Result<T>>) -> Result<T, PassError> {
-    match AssertUnwindSafe(pass).catch_unwind().await {
+/// Runs one pass of `service` in its own span, catching errors and panics.
+async fn supervised_as<T>(
+    service: &'static str,
+    pass: impl Future<Output = crate::Result<T>>,
+) -> Result<T, PassError> {
+    let span = tracing::info_span!("maintenance", service);
+    match AssertUnwindSafe(pass.instrument(span)).catch_unwind().await {
         Ok(Ok(value)) => Ok(value),
         Ok(Err(error)) => Err(PassError::Failed(error)),
         Err(payload) => Err(PassError::Panicked(crate::error::panic_message(
@@ -155,7 +161,7 @@ impl Maintainer {
             let now = Instant::now();
             let sitting_out = sit_out_until.is_some_and(|until| now < until);
             if !sitting_out && election.due(now) {
-                match supervised(self.elector.run_once()).await {
+                match supervised_as("election", self.elector.run_once()).await {
                     Ok(elected) => {
                         election.succeeded(now);
                         self.log_change(&term, &elected);
@@ -166,9 +172,10 @@ impl Maintainer {
             }
             if let Some(t) = term.clone() {
                 if rescue.due(now) {
-                    match supervised(self.rescuer.run_once()).await {
+                    match supervised_as("rescuer", self.rescuer.run_once()).await {
                         Ok(r) => {
                             rescue.succeeded(now);
+                            self.stats.add(Counter::Rescued, r.total());
                             if r.total() > 0 {
                                 tracing::info!(report = ?r, "rescued jobs with expired leases");
                             }
@@ -177,7 +184,7 @@ impl Maintainer {
                     }
                 }
                 if periodic.due(now) {
-                    match supervised(self.periodic.run_once(&t)).await {
+                    match supervised_as("periodic", self.periodic.run_once(&t)).await {
                         Ok(report) => {
                             periodic.succeeded(now);
                             for queue in &report.queues {
@@ -193,7 +200,7 @@ impl Maintainer {
                     }
                 }
                 if term.is_some() && prune.due(now) {
-                    match supervised(self.pruner.run_once(&t)).await {
+                    match supervised_as("pruner", self.pruner.run_once(&t)).await {
                         Ok(r) => {
                             prune.succeeded(now);
                             if r.jobs + r.firings > 0 {
@@ -264,7 +271,7 @@ impl Maintainer {
     }
 
     async fn resign(&self, term: &LeaderTerm) {
-        match supervised(self.elector.resign(term)).await {
+        match supervised_as("election", self.elector.resign(term)).await {
             Ok(true) => tracing::info!(term = term.term, "resigned leadership"),
             Ok(false) => {}
             Err(error) => tracing::warn!(%error, "could not resign leadership"),
@@ -296,7 +303,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_panicking_or_failing_pass_becomes_an_error() {
-        let panicked = supervised(async {
+        let panicked = supervised_as("test", async {
             let slots: Vec<u32> = Vec::new();
             // An out-of-bounds index, as a bug in a service would.
             Ok::<u32, Error>(slots[std::hint::black_box(3)])
@@ -308,10 +315,10 @@ mod tests {
             }
             _ => panic!("the panic was not caught"),
         }
-        let failed = supervised(async { Err::<(), Error>(Error::NotFound(7)) }).await;
+        let failed = supervised_as("test", async { Err::<(), Error>(Error::NotFound(7)) }).await;
         assert!(matches!(failed, Err(PassError::Failed(Error::NotFound(7)))));
         assert!(matches!(
-            supervised(async { Ok::<_, Error>(5) }).await,
+            supervised_as("test", async { Ok::<_, Error>(5) }).await,
             Ok(5)
         ));
     }

@@ -31,6 +31,7 @@ pub struct ClientBuilder {
     workers: HashMap<String, Arc<dyn Worker>>,
     schedules: Vec<Schedule>,
     config: ClientConfig,
+    observer: Option<Arc<dyn super::Observer>>,
 }
 
 impl ClientBuilder {
@@ -68,6 +69,12 @@ impl ClientBuilder {
         self
     }
 
+    /// Reports claim, wait and run timings to `observer` (for histograms).
+    pub fn observer(mut self, observer: Arc<dyn super::Observer>) -> Self {
+        self.observer = Some(observer);
+        self
+    }
+
     /// Checks the queues, kinds and timings.
     pub fn build(self) -> Result<Client> {
         self.config.validate()?;
@@ -90,7 +97,7 @@ impl ClientBuilder {
             workers: Arc::new(self.workers),
             schedules: Arc::new(self.schedules),
             config: Arc::new(self.config),
-            stats: Arc::new(Stats::default()),
+            stats: Arc::new(Stats::with_observer(self.observer)),
             wakeups: Arc::new(wakeups),
         })
     }
@@ -117,6 +124,7 @@ impl Client {
             workers: HashMap::new(),
             schedules: Vec::new(),
             config: ClientConfig::default(),
+            observer: None,
         }
     }
 

@@ -22,6 +22,7 @@ use std::time::Duration;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use super::completer::Completer;
 use super::config::ClientConfig;
@@ -51,6 +52,23 @@ enum End {
     /// An operator cancelled the job.
     CancelRequested,
     Shutdown,
+}
+
+impl End {
+    /// The outcome's name for metrics.
+    fn label(&self) -> &'static str {
+        match self {
+            End::Returned(Ok(())) => "completed",
+            End::Returned(Err(_)) => "failed",
+            End::NotDone => "not_done",
+            End::Panicked(_) => "panicked",
+            End::TimedOut(_) => "timed_out",
+            End::LeaseLost(_) => "lease_lost",
+            End::LeaseDeadline => "deadline",
+            End::CancelRequested => "cancelled",
+            End::Shutdown => "shutdown",
+        }
+    }
 }
 
 /// A heartbeat in flight: when it was sent, and its answer (`None`: timed out).
@@ -123,10 +141,34 @@ impl Executor {
             .or(self.config.default_timeout);
         let cancel = CancellationToken::new();
         let lease = LeaseClock::new(asked, self.config.lease);
+        let observed = self.stats.observer().map(|o| {
+            let due = job.run_at.max(job.created_at);
+            let waited = job
+                .attempted_at
+                .and_then(|at| (at - due).to_std().ok())
+                .unwrap_or_default()
+                + asked.elapsed();
+            o.started(&job.queue, &job.kind, waited);
+            (job.queue.clone(), job.kind.clone(), Instant::now())
+        });
+        let span = tracing::info_span!(
+            "attempt",
+            queue = %job.queue,
+            kind = %job.kind,
+            job = job.id,
+            attempt,
+            fence = fence.fence,
+            reconciling,
+        );
         let ctx = JobContext::new(job, cancel.clone(), self.store.clone(), lease.clone());
+        span.in_scope(|| tracing::debug!("attempt started"));
         let end = self
             .supervise(worker, ctx, cancel, timeout, lease, asked)
+            .instrument(span.clone())
             .await;
+        if let (Some(observer), Some((queue, kind, started))) = (self.stats.observer(), observed) {
+            observer.finished(&queue, &kind, end.label(), started.elapsed());
+        }
         // A reconcile step that could not tell asks again later, with backoff;
         // an at-most-once attempt cut short goes in doubt at once (to be
         // reconciled or decided).
@@ -142,12 +184,7 @@ impl Executor {
         if reconciling && matches!(end, End::Returned(Ok(())) | End::NotDone) {
             self.stats.add(Counter::Reconciled, 1);
         }
-        tracing::debug!(
-            job = fence.job_id,
-            fence = fence.fence,
-            ?end,
-            "attempt ended"
-        );
+        span.in_scope(|| tracing::debug!(?end, "attempt ended"));
         Some(Outcome {
             executor: self,
             fence,

@@ -311,6 +311,9 @@ impl Producer {
         let asked = Instant::now();
         let store = &self.executor.store;
         let mut jobs = store.job_claim(&params).await?;
+        if let Some(observer) = self.executor.stats.observer() {
+            observer.claimed(&self.queue, jobs.len(), asked.elapsed());
+        }
         let left = free.saturating_sub(jobs.len() as u32);
         if left > 0 && !reconciling_kinds.is_empty() {
             let doubts = ClaimParams {

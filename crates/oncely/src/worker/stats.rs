@@ -2,9 +2,12 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// Live counters, shared by the executors of one client.
+/// Live counters, shared by the executors of one client, and the client's
+/// [`super::Observer`] if it has one.
 #[derive(Debug, Default)]
 pub struct Stats {
+    observer: Option<std::sync::Arc<dyn super::Observer>>,
+    rescued: AtomicU64,
     claimed: AtomicU64,
     completed: AtomicU64,
     retried: AtomicU64,
@@ -65,6 +68,9 @@ pub struct StatsSnapshot {
     /// Jobs claimed ahead into the local buffer and handed back without
     /// starting (held too long, or held at shutdown); not counted as attempts.
     pub handed_back: u64,
+    /// Expired leases this client's rescuer (while leading) moved on:
+    /// retryable, discarded or in doubt.
+    pub rescued: u64,
 }
 
 /// Which counter to bump.
@@ -86,6 +92,7 @@ pub(crate) enum Counter {
     CancelRequestObeyed,
     MaintenanceFailure,
     HandedBack,
+    Rescued,
 }
 
 impl Stats {
@@ -107,6 +114,7 @@ impl Stats {
             Counter::CancelRequestObeyed => &self.cancel_requests_obeyed,
             Counter::MaintenanceFailure => &self.maintenance_failures,
             Counter::HandedBack => &self.handed_back,
+            Counter::Rescued => &self.rescued,
         };
         cell.fetch_add(n, Ordering::Relaxed);
     }
@@ -131,6 +139,20 @@ impl Stats {
             cancel_requests_obeyed: get(&self.cancel_requests_obeyed),
             maintenance_failures: get(&self.maintenance_failures),
             handed_back: get(&self.handed_back),
+            rescued: get(&self.rescued),
         }
+    }
+
+    /// Counters that report timings to `observer`.
+    pub(crate) fn with_observer(observer: Option<std::sync::Arc<dyn super::Observer>>) -> Self {
+        Stats {
+            observer,
+            ..Stats::default()
+        }
+    }
+
+    /// The client's observer, if any.
+    pub(crate) fn observer(&self) -> Option<&dyn super::Observer> {
+        self.observer.as_deref()
     }
 }

@@ -31,7 +31,7 @@ use oncely::Store;
 use crate::cli::DashboardArgs;
 use crate::error::CliError;
 
-pub use metrics::worker as worker_metrics;
+pub use metrics::{WorkerMetrics, CONTENT_TYPE as METRICS_CONTENT_TYPE};
 
 /// Largest request body accepted (forms and API bodies are small).
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -59,14 +59,15 @@ async fn prometheus(State(console): State<Console>) -> Response {
                 })
                 .collect();
             (
-                [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-                metrics::database(
-                    &s.counts,
-                    s.leader.as_ref(),
-                    s.leader_live,
-                    &schedules,
-                    s.broken_schedules.len(),
-                ),
+                [(header::CONTENT_TYPE, metrics::CONTENT_TYPE)],
+                metrics::database(&metrics::DatabaseView {
+                    counts: &s.counts,
+                    leader: s.leader.as_ref(),
+                    leader_live: s.leader_live,
+                    schedules: &schedules,
+                    broken_schedules: s.broken_schedules.len(),
+                    queue_states: &s.queue_states,
+                }),
             )
                 .into_response()
         }
