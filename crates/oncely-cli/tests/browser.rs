@@ -94,6 +94,16 @@ async fn the_console_works_in_a_browser() {
         .expect("insert")
         .job;
     store
+        .schedule_upsert(&oncely::schedule::Schedule::new(
+            "nightly-invoices",
+            oncely::schedule::Spec::cron("0 2 * * *"),
+            "billing",
+            "send",
+            json!({}),
+        ))
+        .await
+        .expect("schedule");
+    store
         .job_insert(
             &oncely::kinds::command::CommandArgs::new_job("demo", vec!["true".into()])
                 .expect("job"),
