@@ -37,6 +37,8 @@ try {
     { timeout: 20000 },
   );
   expect(navigations === 0, `completed count of queue demo rose from ${before} without reloading`);
+  const workers = await page.$$eval("#workers-table tr[data-worker]", (rows) => rows.map((r) => r.textContent));
+  expect(workers.some((w) => w.includes("demo=2") && w.includes("running")), `the worker is seen with its last heartbeat (${workers})`);
   await shot("overview.png");
 
   // 2. Filter jobs by state.

@@ -31,7 +31,7 @@ use crate::job::{Job, NewJob};
 
 pub use migration::{Migration, MigrationReport};
 pub use operator::{
-    ActionFilter, Decision, MinuteCount, OperatorAction, QueueState, MAX_ACTOR_CHARS,
+    ActionFilter, Decision, MinuteCount, OperatorAction, QueueState, WorkerRecord, MAX_ACTOR_CHARS,
     MAX_REASON_CHARS,
 };
 pub use params::{
@@ -210,6 +210,16 @@ pub trait Driver: Send + Sync + 'static {
     /// Jobs finalized per minute and final state over the last `minutes`
     /// minutes (still-kept history; pruned jobs are not counted).
     async fn job_throughput(&self, minutes: u32) -> Result<Vec<MinuteCount>>;
+
+    /// A worker reports itself alive (its queues as configured); workers
+    /// unseen for a day are forgotten.
+    async fn worker_beat(&self, id: &str, queues: &str) -> Result<()>;
+
+    /// A worker shut down gracefully.
+    async fn worker_stopped(&self, id: &str) -> Result<()>;
+
+    /// Workers seen within `seen_within`, most recent first.
+    async fn worker_list(&self, seen_within: std::time::Duration) -> Result<Vec<WorkerRecord>>;
 
     /// The operator log, newest first.
     async fn operator_actions(&self, filter: &ActionFilter) -> Result<Vec<OperatorAction>>;

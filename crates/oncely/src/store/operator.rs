@@ -112,3 +112,18 @@ pub struct MinuteCount {
     /// Jobs finalized in that minute and state.
     pub count: i64,
 }
+
+/// A worker process as it last reported itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkerRecord {
+    /// Its worker id (`locked_by` on the jobs it claims).
+    pub id: String,
+    /// Its queues and concurrency, e.g. `mail=10,sms=4`.
+    pub queues: String,
+    /// When it first reported.
+    pub started_at: DateTime<Utc>,
+    /// Its last report (every heartbeat period while it runs).
+    pub last_seen_at: DateTime<Utc>,
+    /// When it shut down gracefully (None: running, or crashed).
+    pub stopped_at: Option<DateTime<Utc>>,
+}

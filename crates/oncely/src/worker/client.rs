@@ -203,6 +203,19 @@ impl Client {
             };
             producers.spawn(producer.run());
         }
+        let queues = self
+            .queues
+            .iter()
+            .map(|(q, n)| format!("{q}={n}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        services.spawn(super::registry::report(
+            self.store.clone(),
+            self.config.worker_id.clone(),
+            queues,
+            self.config.heartbeat_every,
+            stop_fetching.clone(),
+        ));
         services.spawn(wakeups::forward(
             self.store.clone(),
             self.wakeups.clone(),

@@ -22,6 +22,7 @@ mod handler;
 mod lease_clock;
 mod observer;
 mod producer;
+mod registry;
 mod signal;
 mod stats;
 pub(crate) mod wakeups;

@@ -156,3 +156,31 @@ async fn a_jobs_recovery_points_are_listed(db: TestDb) {
     assert_eq!(charge.result, json!({"charge": "ch_1"}));
     assert!(store.step_list(j.id + 1000).await.expect("none").is_empty());
 }
+
+both!(workers_report_themselves_and_their_shutdown);
+async fn workers_report_themselves_and_their_shutdown(db: TestDb) {
+    let store = db.store().await;
+    let minutes = std::time::Duration::from_secs(300);
+    store.worker_beat("w-1", "mail=10").await.expect("beat");
+    store.worker_beat("w-2", "sms=1").await.expect("beat");
+    store.worker_beat("w-1", "mail=20").await.expect("beat");
+    let seen = store.worker_list(minutes).await.expect("list");
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    let w1 = seen.iter().find(|w| w.id == "w-1").expect("w-1");
+    assert_eq!(w1.queues, "mail=20");
+    assert!(w1.last_seen_at >= w1.started_at && w1.stopped_at.is_none());
+    store.worker_stopped("w-2").await.expect("stopped");
+    let seen = store.worker_list(minutes).await.expect("list");
+    assert_eq!(seen[0].id, "w-2", "most recent first");
+    assert!(seen[0].stopped_at.is_some());
+    // A beat after a stop means it runs again.
+    store.worker_beat("w-2", "sms=1").await.expect("beat");
+    let seen = store.worker_list(minutes).await.expect("list");
+    assert!(seen.iter().all(|w| w.stopped_at.is_none()));
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(store
+        .worker_list(std::time::Duration::from_millis(100))
+        .await
+        .expect("list")
+        .is_empty());
+}

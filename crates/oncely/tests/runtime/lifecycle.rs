@@ -179,3 +179,26 @@ async fn a_burst_of_inserts_from_elsewhere_starts_without_waiting_for_a_poll() {
     .await;
     run.shutdown().await;
 }
+
+both!(a_running_client_is_seen_and_its_shutdown_recorded);
+async fn a_running_client_is_seen_and_its_shutdown_recorded(db: TestDb) {
+    let store = db.store().await;
+    let client = sleeper(store.clone(), Duration::from_millis(10));
+    let id = client.config().worker_id.clone();
+    let run = client.start();
+    let minutes = Duration::from_secs(300);
+    eventually("the client reports itself", || {
+        let (store, id) = (store.clone(), id.clone());
+        async move {
+            store.worker_list(minutes).await.is_ok_and(|w| {
+                w.iter()
+                    .any(|w| w.id == id && w.queues == "q=2" && w.stopped_at.is_none())
+            })
+        }
+    })
+    .await;
+    run.shutdown().await;
+    let seen = store.worker_list(minutes).await.expect("list");
+    let me = seen.iter().find(|w| w.id == id).expect("still listed");
+    assert!(me.stopped_at.is_some(), "{me:?}");
+}

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use oncely::schedule::ScheduleRecord;
-use oncely::store::{JobFilter, LeaderTerm, QueueState};
+use oncely::store::{JobFilter, LeaderTerm, QueueState, WorkerRecord};
 use oncely::{Job, JobState, Store};
 use serde::Serialize;
 
@@ -41,7 +41,12 @@ pub struct Overview {
     pub broken_schedules: Vec<oncely::schedule::BrokenSchedule>,
     /// Queues with a pause record (paused or resumed).
     pub queue_states: Vec<QueueState>,
+    /// Workers seen in the last [`WORKERS_SEEN_WITHIN`].
+    pub workers: Vec<WorkerRecord>,
 }
+
+/// How recently a worker must have reported to be shown.
+pub const WORKERS_SEEN_WITHIN: std::time::Duration = std::time::Duration::from_secs(300);
 
 pub async fn overview(store: &Store) -> oncely::Result<Overview> {
     let now = store.db_now().await?;
@@ -60,7 +65,9 @@ pub async fn overview(store: &Store) -> oncely::Result<Overview> {
     for q in queue_states.iter().filter(|q| q.paused()) {
         counts.entry(q.name.clone()).or_default();
     }
+    let workers = store.worker_list(WORKERS_SEEN_WITHIN).await?;
     Ok(Overview {
+        workers,
         queue_states,
         now,
         counts,

@@ -11,6 +11,7 @@ mod notifier;
 mod operator;
 mod periodic;
 mod rows;
+mod workers;
 
 use std::time::Duration;
 
@@ -739,6 +740,18 @@ impl Driver for PgDriver {
 
     async fn job_throughput(&self, minutes: u32) -> Result<Vec<super::MinuteCount>> {
         operator::throughput(self, minutes).await
+    }
+
+    async fn worker_beat(&self, id: &str, queues: &str) -> Result<()> {
+        workers::beat(self, id, queues).await
+    }
+
+    async fn worker_stopped(&self, id: &str) -> Result<()> {
+        workers::stopped(self, id).await
+    }
+
+    async fn worker_list(&self, seen_within: Duration) -> Result<Vec<super::WorkerRecord>> {
+        workers::list(self, seen_within).await
     }
 
     async fn operator_actions(&self, filter: &ActionFilter) -> Result<Vec<OperatorAction>> {

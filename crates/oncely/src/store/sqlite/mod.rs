@@ -15,6 +15,7 @@ mod migrations;
 mod operator;
 mod periodic;
 mod rows;
+mod workers;
 mod write_gate;
 
 use std::str::FromStr;
@@ -681,6 +682,18 @@ impl Driver for SqliteDriver {
 
     async fn job_throughput(&self, minutes: u32) -> Result<Vec<super::MinuteCount>> {
         operator::throughput(self, minutes).await
+    }
+
+    async fn worker_beat(&self, id: &str, queues: &str) -> Result<()> {
+        workers::beat(self, id, queues).await
+    }
+
+    async fn worker_stopped(&self, id: &str) -> Result<()> {
+        workers::stopped(self, id).await
+    }
+
+    async fn worker_list(&self, seen_within: Duration) -> Result<Vec<super::WorkerRecord>> {
+        workers::list(self, seen_within).await
     }
 
     async fn operator_actions(&self, filter: &ActionFilter) -> Result<Vec<OperatorAction>> {

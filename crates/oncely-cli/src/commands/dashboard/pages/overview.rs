@@ -31,6 +31,8 @@ pub async fn get(State(console): State<Console>, headers: HeaderMap, flash: Flas
                 h2 { "Throughput" }
                 section #chart data-live { (chart::render(o.now, &t)) }
                 section #leader data-live { (leader(&o)) }
+                h2 { "Workers seen in the last 5 minutes" }
+                section #workers data-live { (workers(&o)) }
                 h2 { "Schedules due next" }
                 section #next-schedules data-live { (next_schedules(&o)) }
             };
@@ -90,6 +92,27 @@ fn leader(o: &Overview) -> Markup {
                 }
                 Some(l) => { "none live (last: " (l.leader_id) ", term " (l.term) ")" }
                 None => { "none" }
+            }
+        }
+    }
+}
+
+fn workers(o: &Overview) -> Markup {
+    html! {
+        @if o.workers.is_empty() {
+            p.muted { "None." }
+        } @else {
+            table #workers-table {
+                tr { th { "worker" } th { "queues" } th { "started" } th { "last heartbeat" } th { "state" } }
+                @for w in &o.workers {
+                    tr data-worker=(w.id) {
+                        td { (w.id) }
+                        td { (w.queues) }
+                        td { (time(Some(w.started_at))) }
+                        td { (time(Some(w.last_seen_at))) }
+                        td { @if w.stopped_at.is_some() { "stopped" } @else { "running" } }
+                    }
+                }
             }
         }
     }

@@ -1,5 +1,6 @@
--- oncely PostgreSQL schema, version 9: queues an operator paused, and the
--- record of every operator action (who, when, why, on what, with what result).
+-- oncely PostgreSQL schema, version 9: queues an operator paused, the
+-- record of every operator action (who, when, why, on what, with what result)
+-- and the workers seen recently.
 -- A queue with a row whose paused_at is set is not claimed from by any worker
 -- (claims and reconcile claims check it in the same statement); the row
 -- survives restarts. Resuming clears paused_at and keeps the row.
@@ -25,3 +26,14 @@ CREATE TABLE oncely_operator_actions (
 );
 CREATE INDEX oncely_operator_actions_job ON oncely_operator_actions (job_id, id)
     WHERE job_id IS NOT NULL;
+
+-- Workers seen recently: each client records itself every heartbeat period
+-- and marks itself stopped at a graceful shutdown (a crashed one just stops
+-- being seen). Rows unseen for a day are deleted by the next beat.
+CREATE TABLE oncely_workers (
+    id text PRIMARY KEY,
+    queues text NOT NULL,
+    started_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+    last_seen_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+    stopped_at timestamptz
+);

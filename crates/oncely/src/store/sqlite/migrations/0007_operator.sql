@@ -24,3 +24,14 @@ CREATE TABLE oncely_operator_actions (
 );
 CREATE INDEX oncely_operator_actions_job ON oncely_operator_actions (job_id, id)
     WHERE job_id IS NOT NULL;
+
+-- Workers seen recently: each client records itself every heartbeat period
+-- and marks itself stopped at a graceful shutdown (a crashed one just stops
+-- being seen). Rows unseen for a day are deleted by the next beat.
+CREATE TABLE oncely_workers (
+    id TEXT PRIMARY KEY,
+    queues TEXT NOT NULL,
+    started_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    last_seen_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    stopped_at TEXT
+);
