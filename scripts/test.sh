@@ -45,4 +45,4 @@ if ! [ -d "$browser_tests/node_modules/playwright-core" ]; then
     (cd "$browser_tests" && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
-cargo test --workspace --all-targets "$@"
+cargo test --workspace --all-targets --all-features "$@"

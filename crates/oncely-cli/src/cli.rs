@@ -20,9 +20,30 @@ pub struct Cli {
     #[arg(long, value_enum, env = "ONCELY_LOG_FORMAT", default_value_t = LogFormat::Text, global = true)]
     pub log_format: LogFormat,
 
+    /// Export traces over OTLP/HTTP to this collector (e.g.
+    /// `http://127.0.0.1:4318`; spans go to `/v1/traces`). Needs the `otlp`
+    /// cargo feature.
+    #[cfg(feature = "otlp")]
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT", global = true)]
+    pub otlp_endpoint: Option<String>,
+
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Cli {
+    /// The OTLP collector to export traces to, if any.
+    pub fn otlp_endpoint(&self) -> Option<&str> {
+        #[cfg(feature = "otlp")]
+        {
+            self.otlp_endpoint.as_deref()
+        }
+        #[cfg(not(feature = "otlp"))]
+        {
+            None
+        }
+    }
 }
 
 /// The subcommands.

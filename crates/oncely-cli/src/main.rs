@@ -11,12 +11,19 @@ mod cli;
 mod commands;
 mod error;
 mod output;
+mod telemetry;
 
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
-    init_logs(cli.verbose, cli.log_format);
+    let telemetry = match telemetry::init(cli.verbose, cli.log_format, cli.otlp_endpoint()) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("oncely: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -27,7 +34,9 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(commands::run(cli)) {
+    let result = runtime.block_on(commands::run(cli));
+    telemetry.shutdown();
+    match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         // The reader went away (`oncely jobs list | head`): nothing to say.
         Err(error::CliError::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => {
@@ -37,26 +46,5 @@ fn main() -> std::process::ExitCode {
             eprintln!("oncely: {e}");
             std::process::ExitCode::from(e.exit_code())
         }
-    }
-}
-
-fn init_logs(verbose: u8, format: cli::LogFormat) {
-    let default = match verbose {
-        0 => "oncely=info,oncely_cli=info",
-        1 => "oncely=debug,oncely_cli=debug",
-        _ => "debug",
-    };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("ONCELY_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let logs = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    match format {
-        cli::LogFormat::Text => logs.with_target(false).init(),
-        cli::LogFormat::Json => logs
-            .json()
-            .with_current_span(true)
-            .with_span_list(false)
-            .init(),
     }
 }
