@@ -45,6 +45,31 @@ pub struct Console {
     pub auth: Arc<auth::Auth>,
     /// Serve no actions.
     pub read_only: bool,
+    /// The last hour's throughput, read at most every [`THROUGHPUT_TTL`]
+    /// (it scans every job finalized in the hour).
+    pub throughput: Arc<tokio::sync::Mutex<Option<(Instant, Vec<oncely::store::MinuteCount>)>>>,
+}
+
+/// How long the overview's throughput chart is reused before it is read again.
+pub const THROUGHPUT_TTL: std::time::Duration = std::time::Duration::from_secs(10);
+
+impl Console {
+    /// Jobs finalized per minute over the last `minutes`, from the cache when
+    /// it is younger than [`THROUGHPUT_TTL`].
+    pub async fn throughput(
+        &self,
+        minutes: u32,
+    ) -> oncely::Result<Vec<oncely::store::MinuteCount>> {
+        let mut cached = self.throughput.lock().await;
+        if let Some((at, counts)) = cached.as_ref() {
+            if at.elapsed() < THROUGHPUT_TTL {
+                return Ok(counts.clone());
+            }
+        }
+        let counts = self.store.job_throughput(minutes).await?;
+        *cached = Some((Instant::now(), counts.clone()));
+        Ok(counts)
+    }
 }
 
 async fn prometheus(State(console): State<Console>) -> Response {
@@ -166,6 +191,7 @@ pub async fn run(store: Store, args: DashboardArgs) -> Result<(), CliError> {
         store,
         auth: Arc::new(auth::Auth::new(token)),
         read_only: args.read_only,
+        throughput: Arc::default(),
     };
     axum::serve(listener, router(console))
         .with_graceful_shutdown(oncely::worker::shutdown_signal())

@@ -21,7 +21,7 @@ pub async fn get(State(console): State<Console>, headers: HeaderMap, flash: Flas
     let viewer = Viewer::of(&console, &headers);
     let read = async {
         let overview = snapshot::overview(&console.store).await?;
-        let throughput = console.store.job_throughput(chart::MINUTES).await?;
+        let throughput = console.throughput(chart::MINUTES).await?;
         Ok::<_, oncely::Error>((overview, throughput))
     };
     match read.await {
