@@ -15,13 +15,15 @@ use std::time::{Duration, Instant};
 #[derive(Debug)]
 pub struct Cluster {
     port: u16,
+    /// The postmaster's process id.
+    pub pid: u32,
     /// Its data directory (for tests that restart or inspect it).
     pub data_dir: PathBuf,
     /// Directory of the server binaries.
     pub bin_dir: PathBuf,
 }
 
-const INSTALL_HINT: &str = "PostgreSQL server binaries (initdb, postgres) were not found on PATH \
+pub(crate) const INSTALL_HINT: &str = "PostgreSQL server binaries (initdb, postgres) were not found on PATH \
 or under /usr/lib/postgresql/*/bin. Install them with `apt-get install postgresql` \
 (or run ./scripts/test.sh, which does), or set DATABASE_URL to a server the tests may create databases on.";
 
@@ -30,6 +32,11 @@ impl Cluster {
     pub fn shared() -> &'static Cluster {
         static CLUSTER: OnceLock<Cluster> = OnceLock::new();
         CLUSTER.get_or_init(|| Cluster::start().unwrap_or_else(|e| panic!("{e}")))
+    }
+
+    /// Its port on 127.0.0.1.
+    pub fn port(&self) -> u16 {
+        self.port
     }
 
     /// URL of database `db` on this cluster.
@@ -48,32 +55,10 @@ impl Cluster {
         let run_as = RunAs::detect()?;
         run_as.own(&root)?;
         run_as.own(&data_dir)?;
-        let status = run_as
-            .command(&bin_dir.join("initdb"), None)
-            .args(["-D"])
-            .arg(&data_dir)
-            .args([
-                "-U",
-                "postgres",
-                "--auth=trust",
-                "-E",
-                "UTF8",
-                "--no-sync",
-                "--no-instructions",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .output()
-            .map_err(|e| format!("running initdb: {e}"))?;
-        if !status.status.success() {
-            return Err(format!(
-                "initdb failed: {}",
-                String::from_utf8_lossy(&status.stderr)
-            ));
-        }
+        initdb(&run_as, &bin_dir, &data_dir)?;
         for _ in 0..5 {
             let port = free_port()?;
-            if let Some(cluster) = start_postmaster(&run_as, &bin_dir, &data_dir, port)? {
+            if let Some(cluster) = start_postmaster(&run_as, &bin_dir, &data_dir, port, &[])? {
                 return Ok(cluster);
             }
         }
@@ -97,11 +82,42 @@ impl Cluster {
     }
 }
 
-fn start_postmaster(
+/// Creates a cluster in `data_dir` (trust authentication, user postgres).
+pub(crate) fn initdb(run_as: &RunAs, bin_dir: &Path, data_dir: &Path) -> Result<(), String> {
+    let status = run_as
+        .command(&bin_dir.join("initdb"), None)
+        .args(["-D"])
+        .arg(data_dir)
+        .args([
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--no-sync",
+            "--no-instructions",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .map_err(|e| format!("running initdb: {e}"))?;
+    if !status.status.success() {
+        return Err(format!(
+            "initdb failed: {}",
+            String::from_utf8_lossy(&status.stderr)
+        ));
+    }
+    Ok(())
+}
+
+/// Starts a postmaster on `data_dir` at `port`, with `extra` settings after
+/// the test defaults (later ones win). `None`: it exited (port taken).
+pub(crate) fn start_postmaster(
     run_as: &RunAs,
     bin_dir: &Path,
     data_dir: &Path,
     port: u16,
+    extra: &[&str],
 ) -> Result<Option<Cluster>, String> {
     let (tx, rx) = std::sync::mpsc::channel();
     let mut command = run_as.command(&bin_dir.join("postgres"), Some("INT"));
@@ -124,6 +140,7 @@ fn start_postmaster(
             "-c",
             "shared_buffers=64MB",
         ])
+        .args(extra.iter().flat_map(|setting| ["-c", setting]))
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     // The thread that spawns the postmaster must outlive every test: the
@@ -153,6 +170,7 @@ fn start_postmaster(
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() && pg_isready(bin_dir, port) {
             return Ok(Some(Cluster {
                 port,
+                pid: child.id(),
                 data_dir: data_dir.to_owned(),
                 bin_dir: bin_dir.to_owned(),
             }));
@@ -171,12 +189,12 @@ fn pg_isready(bin_dir: &Path, port: u16) -> bool {
 }
 
 /// How to run the server binaries: as ourselves, or as `postgres` when root.
-struct RunAs {
+pub(crate) struct RunAs {
     user: Option<(u32, u32)>,
 }
 
 impl RunAs {
-    fn detect() -> Result<RunAs, String> {
+    pub(crate) fn detect() -> Result<RunAs, String> {
         let uid = std::fs::metadata("/proc/self")
             .map(|m| std::os::unix::fs::MetadataExt::uid(&m))
             .unwrap_or(0);
@@ -198,7 +216,7 @@ impl RunAs {
         }
     }
 
-    fn own(&self, path: &Path) -> Result<(), String> {
+    pub(crate) fn own(&self, path: &Path) -> Result<(), String> {
         if let Some((uid, gid)) = self.user {
             std::os::unix::fs::chown(path, Some(uid), Some(gid))
                 .map_err(|e| format!("chown {}: {e}", path.display()))?;
@@ -208,7 +226,7 @@ impl RunAs {
 
     /// `program` run through setpriv: as postgres when root, and with a
     /// parent-death signal when asked.
-    fn command(&self, program: &Path, death_signal: Option<&str>) -> Command {
+    pub(crate) fn command(&self, program: &Path, death_signal: Option<&str>) -> Command {
         let mut command = Command::new("setpriv");
         if let Some((uid, gid)) = self.user {
             command.args([
@@ -226,7 +244,7 @@ impl RunAs {
     }
 }
 
-fn find_bin_dir() -> Option<PathBuf> {
+pub(crate) fn find_bin_dir() -> Option<PathBuf> {
     let has_server = |dir: &Path| dir.join("initdb").exists() && dir.join("postgres").exists();
     let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
         .into_iter()
@@ -249,14 +267,14 @@ fn find_bin_dir() -> Option<PathBuf> {
         .and_then(|paths| std::env::split_paths(&paths).find(|dir| has_server(dir)))
 }
 
-fn free_port() -> Result<u16, String> {
+pub(crate) fn free_port() -> Result<u16, String> {
     TcpListener::bind(("127.0.0.1", 0))
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .map_err(|e| format!("finding a free port: {e}"))
 }
 
-fn fastrand_suffix() -> String {
+pub(crate) fn fastrand_suffix() -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.subsec_nanos())
@@ -265,7 +283,7 @@ fn fastrand_suffix() -> String {
 }
 
 /// Removes data directories of test processes that no longer run.
-fn remove_stale(root: &Path) {
+pub(crate) fn remove_stale(root: &Path) {
     for entry in std::fs::read_dir(root).into_iter().flatten().flatten() {
         let name = entry.file_name();
         let Some(pid) = name.to_str().and_then(|n| n.split('-').next()) else {

@@ -18,6 +18,7 @@
 
 mod cluster;
 mod proxy;
+mod replica;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -26,6 +27,7 @@ use sqlx::Connection;
 
 pub use cluster::Cluster;
 pub use proxy::StallProxy;
+pub use replica::{ReplicatedPair, Replication};
 
 /// Runs `$body` with `$conn` bound to a fresh connection to `$db`, whichever
 /// its backend, then closes the connection.

@@ -273,11 +273,29 @@ pub trait Driver: Send + Sync + 'static {
         term: &LeaderTerm,
     ) -> Result<u64>;
 
+    /// With several PostgreSQL hosts behind the URL: checks that writes go to
+    /// the primary and, after a failover, points new connections at the host
+    /// that accepts writes now (connections to the old one are dropped).
+    async fn ensure_primary(&self) -> Result<PrimaryCheck> {
+        Ok(PrimaryCheck::SingleServer)
+    }
+
     /// A stream of "a job became available in queue Q" wake-ups, where the
     /// backend has one (PostgreSQL). `None`: workers rely on polling.
     async fn listen(&self) -> Result<Option<Box<dyn JobListener>>> {
         Ok(None)
     }
+}
+
+/// What [`Driver::ensure_primary`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PrimaryCheck {
+    /// One server (or SQLite): nothing to watch.
+    SingleServer,
+    /// Writes still go to the primary.
+    Unchanged,
+    /// The primary changed: writes go to this host now.
+    Switched(String),
 }
 
 /// A wake-up from the database.

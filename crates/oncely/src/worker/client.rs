@@ -216,6 +216,10 @@ impl Client {
             self.config.heartbeat_every,
             stop_fetching.clone(),
         ));
+        services.spawn(super::primary::follow(
+            self.store.clone(),
+            stop_fetching.clone(),
+        ));
         services.spawn(wakeups::forward(
             self.store.clone(),
             self.wakeups.clone(),

@@ -21,6 +21,7 @@ mod executor;
 mod handler;
 mod lease_clock;
 mod observer;
+mod primary;
 mod producer;
 mod registry;
 mod signal;

@@ -4,7 +4,8 @@
 //!
 //! Invariants: counters come from the library's [`StatsSnapshot`] (monotonic
 //! since the worker started); histograms are fed live through the library's
-//! [`Observer`] hook; label values are escaped by the crate.
+//! [`Observer`] hook; label values are escaped here (the crate writes them
+//! as given); help texts end without a period (the crate adds one).
 
 use std::collections::BTreeMap;
 use std::sync::atomic::AtomicU64;
@@ -24,11 +25,21 @@ pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; cha
 
 type Labels = Vec<(String, String)>;
 
+/// A label set; values escaped as the text format requires (the crate
+/// writes them as given).
 fn labels(pairs: &[(&str, &str)]) -> Labels {
     pairs
         .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .map(|(k, v)| ((*k).to_owned(), escape(v)))
         .collect()
+}
+
+/// Escapes a label value: backslash, double quote, newline.
+fn escape(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 fn text(registry: &Registry) -> String {
@@ -68,12 +79,12 @@ pub fn database(view: &DatabaseView<'_>) -> String {
             }
         }
     }
-    registry.register("oncely_jobs", "Jobs by queue and state.", jobs);
+    registry.register("oncely_jobs", "Jobs by queue and state", jobs);
     let doubts = Gauge::<i64>::default();
     doubts.set(in_doubt);
     registry.register(
         "oncely_jobs_in_doubt",
-        "Jobs waiting for a decision (reconciliation or a person), all queues.",
+        "Jobs waiting for a decision (reconciliation or a person), all queues",
         doubts,
     );
     let paused = Family::<Labels, Gauge>::default();
@@ -84,7 +95,7 @@ pub fn database(view: &DatabaseView<'_>) -> String {
     }
     registry.register(
         "oncely_queue_paused",
-        "1 while an operator has paused the queue (no worker claims from it).",
+        "1 while an operator has paused the queue (no worker claims from it)",
         paused,
     );
     let term = Gauge::<i64>::default();
@@ -95,7 +106,7 @@ pub fn database(view: &DatabaseView<'_>) -> String {
     );
     registry.register(
         "oncely_leader_term",
-        "Term of the current leader (0 when no leader is live).",
+        "Term of the current leader (0 when no leader is live)",
         term,
     );
     let last = Family::<Labels, Gauge<f64, AtomicU64>>::default();
@@ -106,14 +117,14 @@ pub fn database(view: &DatabaseView<'_>) -> String {
     }
     registry.register(
         "oncely_schedule_last_period_timestamp_seconds",
-        "Start of the newest period a schedule fired (Unix seconds).",
+        "Start of the newest period a schedule fired (Unix seconds)",
         last,
     );
     let broken = Gauge::<i64>::default();
     broken.set(i64::try_from(view.broken_schedules).unwrap_or(i64::MAX));
     registry.register(
         "oncely_schedules_broken",
-        "Stored schedules that cannot be used (row does not decode or definition does not validate); skipped.",
+        "Stored schedules that cannot be used (row does not decode or definition does not validate); skipped",
         broken,
     );
     text(&registry)
@@ -178,34 +189,34 @@ impl WorkerMetrics {
         }
         registry.register(
             "oncely_worker_attempts",
-            "Attempts of this worker by how they ended.",
+            "Attempts of this worker by how they ended",
             attempts,
         );
         for (name, help, n) in [
-            ("oncely_worker_claimed", "Jobs this worker claimed.", stats.claimed),
+            ("oncely_worker_claimed", "Jobs this worker claimed", stats.claimed),
             (
                 "oncely_worker_lease_lost",
-                "Fenced writes of this worker refused because the lease was lost.",
+                "Fenced writes of this worker refused because the lease was lost",
                 stats.lease_lost,
             ),
             (
                 "oncely_worker_rescued",
-                "Expired leases this worker's rescuer moved on while it led (retryable, discarded or in doubt).",
+                "Expired leases this worker's rescuer moved on while it led (retryable, discarded or in doubt)",
                 stats.rescued,
             ),
             (
                 "oncely_worker_policy_raised",
-                "Jobs stored with a weaker effect policy than this worker's kind declares, run under the stricter one.",
+                "Jobs stored with a weaker effect policy than this worker's kind declares, run under the stricter one",
                 stats.policy_raised,
             ),
             (
                 "oncely_worker_handed_back",
-                "Jobs claimed ahead into the local buffer and handed back without starting (held too long, or at shutdown).",
+                "Jobs claimed ahead into the local buffer and handed back without starting (held too long, or at shutdown)",
                 stats.handed_back,
             ),
             (
                 "oncely_worker_maintenance_failures",
-                "Failed or panicked passes of maintenance services (election, rescuer, periodic enqueuer, pruner), each restarted.",
+                "Failed or panicked passes of maintenance services (election, rescuer, periodic enqueuer, pruner), each restarted",
                 stats.maintenance_failures,
             ),
         ] {
@@ -215,17 +226,17 @@ impl WorkerMetrics {
         }
         registry.register(
             "oncely_worker_claim_duration_seconds",
-            "Time of one claim statement, by queue.",
+            "Time of one claim statement, by queue",
             self.claim.clone(),
         );
         registry.register(
             "oncely_worker_run_duration_seconds",
-            "Time an attempt ran, by queue, kind and outcome.",
+            "Time an attempt ran, by queue, kind and outcome",
             self.run.clone(),
         );
         registry.register(
             "oncely_worker_queue_latency_seconds",
-            "Time from a job being due to its attempt starting, by queue and kind.",
+            "Time from a job being due to its attempt starting, by queue and kind",
             self.latency.clone(),
         );
         text(&registry)

@@ -47,8 +47,11 @@ pub struct Console {
     pub read_only: bool,
     /// The last hour's throughput, read at most every [`THROUGHPUT_TTL`]
     /// (it scans every job finalized in the hour).
-    pub throughput: Arc<tokio::sync::Mutex<Option<(Instant, Vec<oncely::store::MinuteCount>)>>>,
+    pub throughput: Arc<tokio::sync::Mutex<Option<CachedThroughput>>>,
 }
+
+/// The throughput chart's data and when it was read.
+pub type CachedThroughput = (Instant, Vec<oncely::store::MinuteCount>);
 
 /// How long the overview's throughput chart is reused before it is read again.
 pub const THROUGHPUT_TTL: std::time::Duration = std::time::Duration::from_secs(10);

@@ -5,6 +5,7 @@
 //! fencing tokens come from one sequence, so they grow across all jobs;
 //! every lease instant comes from the server's clock.
 
+mod hosts;
 mod listener;
 mod migrations;
 mod notifier;
@@ -47,6 +48,8 @@ const DEFAULT_POOL_SIZE: u32 = 10;
 pub struct PgDriver {
     pool: PgPool,
     notifier: std::sync::Arc<Notifier>,
+    /// Several hosts behind the URL: where writes go, and where they went.
+    hosts: Option<std::sync::Arc<hosts::Hosts>>,
 }
 
 impl PgDriver {
@@ -59,12 +62,23 @@ impl PgDriver {
     /// cannot be reached fails within [`CONNECT_TIMEOUT`], naming its address
     /// and the cause ([`crate::Error::Connect`]).
     pub async fn connect_with_pool_size(url: &str, size: u32) -> Result<Self> {
-        let options: PgConnectOptions = url.parse()?;
-        let options = options.application_name("oncely");
-        let address = match options.get_socket() {
-            Some(socket) => socket.display().to_string(),
-            None => format!("{}:{}", options.get_host(), options.get_port()),
+        let candidates = hosts::split(url)?
+            .iter()
+            .map(|one| {
+                one.parse::<PgConnectOptions>()
+                    .map(|o| o.application_name("oncely"))
+            })
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        if candidates.len() > 1 {
+            return Self::connect_replicated(candidates, size).await;
+        }
+        let Some(options) = candidates.into_iter().next() else {
+            return Err(crate::Error::BadUrl {
+                url: hosts::redact(url),
+                reason: "no host".into(),
+            });
         };
+        let address = hosts::address(&options);
         let failed = |cause: String| crate::Error::Connect {
             backend: "PostgreSQL",
             address: address.clone(),
@@ -93,12 +107,53 @@ impl PgDriver {
             .max_connections(size.max(1))
             .acquire_timeout(Duration::from_secs(30))
             .connect_lazy_with(options);
-        // Open the connections a worker needs first (claims, completions,
-        // heartbeats) now rather than at its first jobs. Best effort: the
-        // server answered a moment ago; the pool retries what fails here.
-        let warm = (0..size.clamp(1, WARM_CONNECTIONS)).map(|_| pool.acquire());
-        let _ = tokio::time::timeout(CONNECT_TIMEOUT, futures_util::future::join_all(warm)).await;
+        warm(&pool, size).await;
         Ok(PgDriver::from_pool(pool))
+    }
+
+    /// Connects to the host of `candidates` that accepts writes; the pool
+    /// opens connections only to a server not in recovery and drops those
+    /// opened before a switch ([`Driver::ensure_primary`]).
+    async fn connect_replicated(candidates: Vec<PgConnectOptions>, size: u32) -> Result<Self> {
+        let addresses: Vec<String> = candidates.iter().map(hosts::address).collect();
+        let hosts = std::sync::Arc::new(hosts::Hosts::new(candidates, 0));
+        let index = hosts
+            .find_primary()
+            .await
+            .map_err(|why| crate::Error::Connect {
+                backend: "PostgreSQL",
+                address: addresses.join(","),
+                cause: format!("no host accepts writes: {why}"),
+            })?;
+        hosts.switch_to(index);
+        let since = hosts.clone();
+        let pool = PgPoolOptions::new()
+            .max_connections(size.max(1))
+            .acquire_timeout(Duration::from_secs(30))
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    if hosts::in_recovery(conn).await? {
+                        return Err(sqlx::Error::Protocol(
+                            "the server is in recovery (a standby): oncely writes only to the primary"
+                                .into(),
+                        ));
+                    }
+                    Ok(())
+                })
+            })
+            .before_acquire(move |_, meta| {
+                // Opened before the last switch: to the old primary.
+                let fresh = meta.age < since.since_switch();
+                Box::pin(async move { Ok(fresh) })
+            })
+            .connect_lazy_with(hosts.candidates[index].clone());
+        warm(&pool, size).await;
+        tracing::info!(primary = %addresses[index], hosts = %addresses.join(","), "connected to the primary");
+        Ok(PgDriver {
+            pool,
+            notifier: Default::default(),
+            hosts: Some(hosts),
+        })
     }
 
     /// Wraps an existing pool (an application sharing its database).
@@ -106,6 +161,7 @@ impl PgDriver {
         PgDriver {
             pool,
             notifier: Default::default(),
+            hosts: None,
         }
     }
 
@@ -185,6 +241,14 @@ impl PgDriver {
             },
         })
     }
+}
+
+/// Opens the connections a worker needs first (claims, completions,
+/// heartbeats) now rather than at its first jobs. Best effort: the server
+/// answered a moment ago; the pool retries what fails here.
+async fn warm(pool: &PgPool, size: u32) {
+    let warm = (0..size.clamp(1, WARM_CONNECTIONS)).map(|_| pool.acquire());
+    let _ = tokio::time::timeout(CONNECT_TIMEOUT, futures_util::future::join_all(warm)).await;
 }
 
 /// Extra binds of a fenced statement, after id and fence.
@@ -815,6 +879,38 @@ impl Driver for PgDriver {
         term: &super::LeaderTerm,
     ) -> Result<u64> {
         periodic::prune_firings(&self.pool, older_than, batch, term).await
+    }
+
+    async fn ensure_primary(&self) -> Result<super::PrimaryCheck> {
+        let Some(hosts) = &self.hosts else {
+            return Ok(super::PrimaryCheck::SingleServer);
+        };
+        let check =
+            sqlx::query_scalar::<_, bool>("SELECT pg_is_in_recovery()").fetch_one(&self.pool);
+        if let Ok(Ok(false)) = tokio::time::timeout(hosts::PROBE_TIMEOUT, check).await {
+            return Ok(super::PrimaryCheck::Unchanged);
+        }
+        let index = hosts
+            .find_primary()
+            .await
+            .map_err(|why| crate::Error::Connect {
+                backend: "PostgreSQL",
+                address: hosts
+                    .candidates
+                    .iter()
+                    .map(hosts::address)
+                    .collect::<Vec<_>>()
+                    .join(","),
+                cause: format!("no host accepts writes: {why}"),
+            })?;
+        if index == hosts.current() {
+            return Ok(super::PrimaryCheck::Unchanged);
+        }
+        let options = hosts.candidates[index].clone();
+        let address = hosts::address(&options);
+        self.pool.set_connect_options(options);
+        hosts.switch_to(index);
+        Ok(super::PrimaryCheck::Switched(address))
     }
 
     async fn listen(&self) -> Result<Option<Box<dyn super::JobListener>>> {

@@ -1,6 +1,6 @@
 -- oncely PostgreSQL schema, version 9: queues an operator paused, the
 -- record of every operator action (who, when, why, on what, with what result)
--- and the workers seen recently.
+-- and the workers seen recently; fencing tokens carry the timeline (below).
 -- A queue with a row whose paused_at is set is not claimed from by any worker
 -- (claims and reconcile claims check it in the same statement); the row
 -- survives restarts. Resuming clears paused_at and keeps the row.
@@ -37,3 +37,13 @@ CREATE TABLE oncely_workers (
     last_seen_at timestamptz NOT NULL DEFAULT clock_timestamp(),
     stopped_at timestamptz
 );
+
+-- Fencing tokens carry an epoch: the server's timeline, which every
+-- promotion of a standby increments. A token is (timeline << 40) + the next
+-- value of oncely_fence_seq, so a token issued after a failover is greater
+-- than every token issued before it, even when asynchronous replication lost
+-- the old primary's last commits and the sequence hands out values again.
+-- (2^40 tokens per timeline; the result stays below 2^53 up to timeline 8191.)
+CREATE FUNCTION oncely_fence_epoch() RETURNS bigint
+LANGUAGE sql VOLATILE PARALLEL UNSAFE
+AS $$ SELECT ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::bigint $$;

@@ -1,7 +1,7 @@
 -- A paused queue (oncely_queues.paused_at set) gives nothing.
 -- Claims up to $3 due jobs of queue $1 with kinds in $2; losers of a race
 -- skip locked rows instead of waiting or failing.
--- $4 lease seconds, $5 worker id
+-- $4 lease seconds, $5 worker id. The token carries the timeline (oncely_fence_epoch).
 WITH picked AS (
     SELECT id
     FROM oncely_jobs
@@ -17,7 +17,7 @@ WITH picked AS (
 UPDATE oncely_jobs j
 SET state = 'running',
     attempt = j.attempt + 1,
-    fence = nextval('oncely_fence_seq'),
+    fence = (oncely_fence_epoch() << 40) + nextval('oncely_fence_seq'),
     lease_expires_at = now() + make_interval(secs => $4),
     attempted_at = now(),
     locked_by = $5,
