@@ -243,3 +243,109 @@ async fn a_lossy_promotion_hands_out_greater_tokens_and_refuses_stale_writes() {
             .expect("the new attempt completes");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_lossy_promotion_at_most_once_jobs_are_held_before_any_claim() {
+    let pair = Arc::new(pair(Replication::Asynchronous).await);
+    let store = oncely::connect(&pair.url("postgres"))
+        .await
+        .expect("connect");
+    store.migrate().await.expect("migrate");
+    let mut jobs: Vec<NewJob> = (0..50)
+        .map(|i| NewJob::new("pay", "charge", json!({ "i": i })).at_most_once())
+        .collect();
+    jobs.extend((0..50).map(|i| NewJob::new("pay", "charge", json!({ "j": i }))));
+    store.job_insert_many(&jobs).await.expect("insert");
+    {
+        let p = pair.clone();
+        tokio::task::spawn_blocking(move || p.wait_caught_up())
+            .await
+            .expect("join")
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let direct = sqlx::PgPool::connect(&format!(
+        "postgres://postgres@127.0.0.1:{}/postgres",
+        pair.primary.port()
+    ))
+    .await
+    .expect("direct");
+    sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_replication")
+        .execute(&direct)
+        .await
+        .expect("cut the standby off");
+    direct.close().await;
+    let params = ClaimParams {
+        queue: "pay".into(),
+        kinds: vec!["charge".into()],
+        limit: 20,
+        lease: Duration::from_secs(30),
+        worker_id: "old-primary".into(),
+    };
+    let lost = store.job_claim(&params).await.expect("claim");
+    assert!(
+        lost.iter().any(|j| j.at_most_once),
+        "the burst took at-most-once jobs"
+    );
+    {
+        let p = pair.clone();
+        tokio::task::spawn_blocking(move || {
+            p.kill_primary()?;
+            p.promote_standby()
+        })
+        .await
+        .expect("join")
+        .unwrap_or_else(|e| panic!("failover: {e}"));
+    }
+    let after = oncely::connect(&pair.url("postgres"))
+        .await
+        .expect("connect after");
+    // Before the new timeline is settled, nothing whose effect must not
+    // repeat can be claimed; the others can.
+    let early = after
+        .job_claim(&ClaimParams {
+            limit: 100,
+            worker_id: "new-primary".into(),
+            ..params.clone()
+        })
+        .await
+        .expect("claim");
+    assert_eq!(early.len(), 50, "every idempotent job, and only those");
+    assert!(early.iter().all(|j| !j.at_most_once));
+    let settled = after
+        .epoch_settle(true)
+        .await
+        .expect("settle")
+        .expect("a new timeline to settle");
+    assert_eq!(
+        settled.held, 50,
+        "every at-most-once job was due and not running"
+    );
+    assert!(settled.epoch >= 2);
+    assert_eq!(after.epoch_settle(true).await.expect("again"), None);
+    let counts = after.queue_counts().await.expect("counts");
+    let in_doubt: i64 = counts
+        .iter()
+        .filter(|c| c.state == JobState::InDoubt)
+        .map(|c| c.count)
+        .sum();
+    assert_eq!(in_doubt, 50);
+    assert!(after
+        .job_claim(&ClaimParams {
+            worker_id: "new-primary".into(),
+            ..params
+        })
+        .await
+        .expect("claim")
+        .is_empty());
+    // The reason says why, for the person who decides.
+    let doubtful = after
+        .job_list(&oncely::store::JobFilter {
+            state: Some(JobState::InDoubt),
+            limit: Some(1),
+            ..Default::default()
+        })
+        .await
+        .expect("list");
+    let reason = &doubtful[0].errors.last().expect("reason").error;
+    assert!(reason.contains("failover"), "{reason}");
+}

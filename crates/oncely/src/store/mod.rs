@@ -280,6 +280,16 @@ pub trait Driver: Send + Sync + 'static {
         Ok(PrimaryCheck::SingleServer)
     }
 
+    /// After a promotion (a new PostgreSQL timeline): holds in doubt, when
+    /// `hold`, every at-most-once or reconcilable job that was due and not
+    /// running — its claim may have been lost with the old primary — then
+    /// records the timeline as settled. Until then claims skip such jobs.
+    /// `Ok(None)`: nothing to settle (or a backend without timelines).
+    async fn epoch_settle(&self, hold: bool) -> Result<Option<EpochSettled>> {
+        let _ = hold;
+        Ok(None)
+    }
+
     /// A stream of "a job became available in queue Q" wake-ups, where the
     /// backend has one (PostgreSQL). `None`: workers rely on polling.
     async fn listen(&self) -> Result<Option<Box<dyn JobListener>>> {
@@ -296,6 +306,15 @@ pub enum PrimaryCheck {
     Unchanged,
     /// The primary changed: writes go to this host now.
     Switched(String),
+}
+
+/// What [`Driver::epoch_settle`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EpochSettled {
+    /// The timeline now settled.
+    pub epoch: i64,
+    /// Jobs held in doubt.
+    pub held: u64,
 }
 
 /// A wake-up from the database.

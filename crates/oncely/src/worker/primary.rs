@@ -1,34 +1,55 @@
 //! Follows a PostgreSQL failover: every [`CHECK_EVERY`] the client asks its
-//! store whether writes still go to the primary; after a promotion the store
+//! store whether writes still go to the primary (after a promotion the store
 //! points new connections at the new primary and drops the old ones, so
-//! producers, heartbeats, the listener and maintenance carry on there.
+//! producers, heartbeats, the listener and maintenance carry on there), and
+//! settles a new timeline: jobs whose effect must not repeat and whose claim
+//! may have been lost are held in doubt before anything can claim them.
 //!
-//! Invariant: ends at once for a single server or SQLite; a failed check is
-//! logged and retried at the next period, never fatal.
+//! Invariant: ends at once on SQLite; a failed check is logged and retried
+//! at the next period, never fatal.
 
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::store::{PrimaryCheck, Store};
+use crate::store::{Backend, PrimaryCheck, Store};
 
 /// How often the client checks where the primary is.
 pub(crate) const CHECK_EVERY: Duration = Duration::from_secs(1);
 
-/// Checks until `stop` fires.
-pub(crate) async fn follow(store: Store, stop: CancellationToken) {
+/// Checks until `stop` fires. `hold`: [`super::ClientConfig::failover_hold`].
+pub(crate) async fn follow(store: Store, hold: bool, stop: CancellationToken) {
+    if store.backend() != Backend::Postgres {
+        return;
+    }
+    let mut replicated = true;
     loop {
-        let checked = tokio::select! {
-            _ = stop.cancelled() => return,
-            checked = store.ensure_primary() => checked,
-        };
-        match checked {
-            Ok(PrimaryCheck::SingleServer) => return,
-            Ok(PrimaryCheck::Unchanged) => {}
-            Ok(PrimaryCheck::Switched(address)) => {
-                tracing::warn!(primary = %address, "failover: writing to the new primary");
+        let pass = async {
+            if replicated {
+                match store.ensure_primary().await {
+                    Ok(PrimaryCheck::SingleServer) => replicated = false,
+                    Ok(PrimaryCheck::Unchanged) => {}
+                    Ok(PrimaryCheck::Switched(address)) => {
+                        tracing::warn!(primary = %address, "failover: writing to the new primary");
+                    }
+                    Err(error) => {
+                        tracing::warn!(%error, "cannot find a primary that accepts writes")
+                    }
+                }
             }
-            Err(error) => tracing::warn!(%error, "cannot find a primary that accepts writes"),
+            match store.epoch_settle(hold).await {
+                Ok(Some(settled)) => tracing::warn!(
+                    timeline = settled.epoch,
+                    held_in_doubt = settled.held,
+                    "new timeline settled: at-most-once and reconcilable jobs that were due are held in doubt"
+                ),
+                Ok(None) => {}
+                Err(error) => tracing::warn!(%error, "cannot settle the timeline"),
+            }
+        };
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            () = pass => {}
         }
         tokio::select! {
             _ = stop.cancelled() => return,

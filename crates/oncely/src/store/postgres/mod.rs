@@ -913,6 +913,46 @@ impl Driver for PgDriver {
         Ok(super::PrimaryCheck::Switched(address))
     }
 
+    async fn epoch_settle(&self, hold: bool) -> Result<Option<super::EpochSettled>> {
+        let unsettled: bool = sqlx::query_scalar(include_str!("sql/epoch_unsettled.sql"))
+            .fetch_one(&self.pool)
+            .await?;
+        if !unsettled {
+            return Ok(None);
+        }
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(include_str!("sql/epoch_lock.sql"))
+            .execute(&mut *tx)
+            .await?;
+        let still: bool = sqlx::query_scalar(include_str!("sql/epoch_unsettled.sql"))
+            .fetch_one(&mut *tx)
+            .await?;
+        if !still {
+            tx.rollback().await?;
+            return Ok(None);
+        }
+        let epoch: i64 = sqlx::query_scalar(include_str!("sql/epoch_current.sql"))
+            .fetch_one(&mut *tx)
+            .await?;
+        let held: i64 = if hold {
+            sqlx::query_scalar(include_str!("sql/epoch_hold.sql"))
+                .bind(epoch)
+                .fetch_one(&mut *tx)
+                .await?
+        } else {
+            0
+        };
+        sqlx::query(include_str!("sql/epoch_record.sql"))
+            .bind(held)
+            .fetch_optional(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Some(super::EpochSettled {
+            epoch,
+            held: u64::try_from(held).unwrap_or(0),
+        }))
+    }
+
     async fn listen(&self) -> Result<Option<Box<dyn super::JobListener>>> {
         Ok(Some(Box::new(PgJobListener::connect(&self.pool).await?)))
     }

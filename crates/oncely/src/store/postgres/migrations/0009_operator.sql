@@ -47,3 +47,16 @@ CREATE TABLE oncely_workers (
 CREATE FUNCTION oncely_fence_epoch() RETURNS bigint
 LANGUAGE sql VOLATILE PARALLEL UNSAFE
 AS $$ SELECT ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::bigint $$;
+
+-- Timelines whose lost claims have been settled. After a promotion the
+-- server runs on a newer timeline than any recorded here; until a client
+-- records it (oncely_epoch_settle), claims skip at-most-once and
+-- reconcilable jobs — one of them may have been claimed, and acted on, on
+-- the old primary in a commit that replication lost. Settling first holds
+-- such jobs that were due in doubt (reconcilable ones are then reconciled).
+CREATE TABLE oncely_epochs (
+    epoch bigint PRIMARY KEY,
+    settled_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+    held bigint NOT NULL DEFAULT 0
+);
+INSERT INTO oncely_epochs (epoch) SELECT oncely_fence_epoch();

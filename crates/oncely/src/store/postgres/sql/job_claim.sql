@@ -10,6 +10,10 @@ WITH picked AS (
       AND state IN ('scheduled','available','retryable')
       AND run_at <= now()
       AND kind = ANY($2)
+      -- After a promotion, jobs whose effect must not repeat wait until the
+      -- new timeline is settled (oncely_epochs).
+      AND (NOT (at_most_once OR reconcilable)
+           OR oncely_fence_epoch() <= (SELECT max(epoch) FROM oncely_epochs))
     ORDER BY priority, run_at, id
     LIMIT $3
     FOR UPDATE SKIP LOCKED
