@@ -13,7 +13,7 @@ WITH picked AS (
       -- After a promotion, jobs whose effect must not repeat wait until the
       -- new timeline is settled (oncely_epochs).
       AND (NOT (at_most_once OR reconcilable)
-           OR oncely_fence_epoch() <= (SELECT max(epoch) FROM oncely_epochs))
+           OR (SELECT oncely_fence_epoch()) <= (SELECT max(epoch) FROM oncely_epochs))
     ORDER BY priority, run_at, id
     LIMIT $3
     FOR UPDATE SKIP LOCKED
@@ -21,7 +21,7 @@ WITH picked AS (
 UPDATE oncely_jobs j
 SET state = 'running',
     attempt = j.attempt + 1,
-    fence = (oncely_fence_epoch() << 40) + nextval('oncely_fence_seq'),
+    fence = ((SELECT oncely_fence_epoch()) << 40) + nextval('oncely_fence_seq'),
     lease_expires_at = now() + make_interval(secs => $4),
     attempted_at = now(),
     locked_by = $5,

@@ -17,7 +17,7 @@ WITH picked AS (
 )
 UPDATE oncely_jobs j
 SET state = 'running',
-    fence = (oncely_fence_epoch() << 40) + nextval('oncely_fence_seq'),
+    fence = ((SELECT oncely_fence_epoch()) << 40) + nextval('oncely_fence_seq'),
     lease_expires_at = now() + make_interval(secs => $4),
     attempted_at = now(),
     locked_by = $5,
