@@ -7,7 +7,9 @@
 //! and start as slots free. A held job that has not started within
 //! [`ClientConfig::prefetch_hold`] is handed back with a fenced write that
 //! does not count the attempt (and the target halves); at shutdown every held
-//! job is handed back before the producer waits for the jobs in flight.
+//! job is handed back before the producer waits for the jobs in flight. While
+//! it holds jobs, the producer reads the queue's pause state once per poll
+//! interval and hands everything held back when an operator has paused it.
 //! Jobs that must not wait in a buffer — at-most-once, reconcilable, a
 //! reconciliation, a last attempt, or of a kind whose policy is not
 //! idempotent — go to the front and start at the next free slot; so if the
@@ -195,11 +197,22 @@ impl Producer {
         let mut echo: Option<Instant> = None;
         // When the oldest missing job not yet claimed for went missing.
         let mut freed_at: Option<Instant> = None;
+        // When the queue's pause state was last read (while jobs are held).
+        let mut pause_read = Instant::now();
         while !self.stop_fetching.is_cancelled() {
-            // Start held jobs in the free slots; hand back those held too long.
+            // Start held jobs in the free slots; hand back those held too long,
+            // and all of them once an operator has paused the queue (claims
+            // already refuse a paused queue; this stops what was claimed ahead).
             let stale = buffer.take_stale(Instant::now());
             if !stale.is_empty() {
                 self.hand_back(stale, &config).await;
+            }
+            if !buffer.is_empty() && pause_read.elapsed() >= config.poll_interval {
+                pause_read = Instant::now();
+                if self.paused().await {
+                    let held: Vec<Held> = std::iter::from_fn(|| buffer.pop()).collect();
+                    self.hand_back(held, &config).await;
+                }
             }
             self.start_held(&mut running, &mut buffer);
             let capacity = self.concurrency + buffer.target;
@@ -365,6 +378,18 @@ impl Producer {
 
     /// Hands back jobs that never started (one fenced statement); if that
     /// fails, the rescuer takes them once their leases end.
+    /// Whether an operator has paused this queue (false when it cannot be read:
+    /// claims check the pause themselves).
+    async fn paused(&self) -> bool {
+        match self.executor.store.queue_states().await {
+            Ok(states) => states.iter().any(|q| q.name == self.queue && q.paused()),
+            Err(error) => {
+                tracing::debug!(queue = %self.queue, %error, "could not read the queue's pause state");
+                false
+            }
+        }
+    }
+
     async fn hand_back(&self, held: Vec<Held>, config: &ClientConfig) {
         let fences: Vec<Fence> = held.iter().map(|h| Fence::of(&h.job)).collect();
         let store = &self.executor.store;

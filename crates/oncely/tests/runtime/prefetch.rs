@@ -252,3 +252,76 @@ async fn held_jobs_cut_off_from_the_database_at_shutdown_are_rescued() {
         "only the slot's job started on the cut-off worker"
     );
 }
+
+both!(pausing_a_queue_hands_back_what_was_claimed_ahead);
+async fn pausing_a_queue_hands_back_what_was_claimed_ahead(db: TestDb) {
+    let store = db.store().await;
+    let started = Arc::new(AtomicU32::new(0));
+    // A long lease: held jobs would wait 10 s before going back on their own.
+    let mut config = fast_config().with_lease(Duration::from_secs(30));
+    config.prefetch = 8;
+    config.maintenance = false;
+    let count = started.clone();
+    let client = Client::builder(store.clone())
+        .queue("q", 1)
+        .config(config)
+        .register_fn("k", move |_ctx| {
+            count.fetch_add(1, Ordering::SeqCst);
+            async move {
+                tokio::time::sleep(Duration::from_millis(1500)).await;
+                Ok(())
+            }
+        })
+        .build()
+        .expect("client");
+    let ids = insert(&client, 5).await;
+    let run = client.start();
+    eventually("all five claimed", || async {
+        running_count(&store).await == 5
+    })
+    .await;
+    store
+        .queue_pause("q", &oncely_testkit::tester())
+        .await
+        .expect("pause");
+    // Within a poll interval the four held jobs go back; only the one in the
+    // slot goes on.
+    eventually("the held jobs are handed back", || async {
+        running_count(&store).await <= 1
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(2000)).await;
+    assert_eq!(
+        started.load(Ordering::SeqCst),
+        1,
+        "nothing held started after the pause"
+    );
+    assert_eq!(client.stats().snapshot().handed_back, 4);
+    let waiting = available_unattempted(&store, &ids).await;
+    assert_eq!(waiting, 4, "handed back uncounted, available again");
+    store
+        .queue_resume("q", &oncely_testkit::tester())
+        .await
+        .expect("resume");
+    for id in &ids {
+        let id = *id;
+        eventually("every job completes once resumed", || {
+            let store = store.clone();
+            async move { state_of(&store, id).await == JobState::Completed }
+        })
+        .await;
+    }
+    run.shutdown().await;
+    assert_eq!(started.load(Ordering::SeqCst), 5, "each ran once");
+}
+
+async fn available_unattempted(store: &Store, ids: &[i64]) -> usize {
+    let mut n = 0;
+    for id in ids {
+        let j = store.job_get(*id).await.expect("get").expect("row");
+        if j.state == JobState::Available && j.attempt == 0 {
+            n += 1;
+        }
+    }
+    n
+}
