@@ -312,7 +312,7 @@ async fn after_a_lossy_promotion_at_most_once_jobs_are_held_before_any_claim() {
     assert_eq!(early.len(), 50, "every idempotent job, and only those");
     assert!(early.iter().all(|j| !j.at_most_once));
     let settled = after
-        .epoch_settle(true)
+        .epoch_settle()
         .await
         .expect("settle")
         .expect("a new timeline to settle");
@@ -321,7 +321,7 @@ async fn after_a_lossy_promotion_at_most_once_jobs_are_held_before_any_claim() {
         "every at-most-once job was due and not running"
     );
     assert!(settled.epoch >= 2);
-    assert_eq!(after.epoch_settle(true).await.expect("again"), None);
+    assert_eq!(after.epoch_settle().await.expect("again"), None);
     let counts = after.queue_counts().await.expect("counts");
     let in_doubt: i64 = counts
         .iter()

@@ -280,13 +280,14 @@ pub trait Driver: Send + Sync + 'static {
         Ok(PrimaryCheck::SingleServer)
     }
 
-    /// After a promotion (a new PostgreSQL timeline): holds in doubt, when
-    /// `hold`, every at-most-once or reconcilable job that was due and not
-    /// running — its claim may have been lost with the old primary — then
-    /// records the timeline as settled. Until then claims skip such jobs.
+    /// After a promotion (a new PostgreSQL timeline): holds in doubt every
+    /// at-most-once or reconcilable job that was due and not running — its
+    /// claim may have been lost with the old primary — then records the
+    /// timeline as settled. Until then claims skip such jobs. Always holds:
+    /// the database cannot tell whether replication lost anything, and a
+    /// per-process choice would let the least careful process decide for all.
     /// `Ok(None)`: nothing to settle (or a backend without timelines).
-    async fn epoch_settle(&self, hold: bool) -> Result<Option<EpochSettled>> {
-        let _ = hold;
+    async fn epoch_settle(&self) -> Result<Option<EpochSettled>> {
         Ok(None)
     }
 

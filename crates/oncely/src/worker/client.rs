@@ -218,7 +218,6 @@ impl Client {
         ));
         services.spawn(super::primary::follow(
             self.store.clone(),
-            self.config.failover_hold,
             stop_fetching.clone(),
         ));
         services.spawn(wakeups::forward(

@@ -62,14 +62,6 @@ pub struct ClientConfig {
     /// [`super::JobContext::cancelled`] fires before it is aborted, capped by
     /// [`ClientConfig::deadline_grace`]. Default 1 s.
     pub cancel_grace: Duration,
-    /// After a PostgreSQL promotion (a new timeline), hold in doubt every
-    /// at-most-once or reconcilable job that was due and not running, before
-    /// any of them can be claimed again: with asynchronous replication its
-    /// claim, and the effect of that attempt, may have been lost with the old
-    /// primary. Reconcilable jobs are then reconciled; the others wait for a
-    /// person. Set false only with synchronous replication (nothing
-    /// acknowledged is lost). Default true.
-    pub failover_hold: bool,
 }
 
 impl Default for ClientConfig {
@@ -90,7 +82,6 @@ impl Default for ClientConfig {
             reconcile_after: lease,
             completion_batch: 500,
             prefetch: 200,
-            failover_hold: true,
             default_timeout: None,
             cancel_grace: Duration::from_secs(1),
         }

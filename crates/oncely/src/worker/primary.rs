@@ -17,8 +17,8 @@ use crate::store::{Backend, PrimaryCheck, Store};
 /// How often the client checks where the primary is.
 pub(crate) const CHECK_EVERY: Duration = Duration::from_secs(1);
 
-/// Checks until `stop` fires. `hold`: [`super::ClientConfig::failover_hold`].
-pub(crate) async fn follow(store: Store, hold: bool, stop: CancellationToken) {
+/// Checks until `stop` fires.
+pub(crate) async fn follow(store: Store, stop: CancellationToken) {
     if store.backend() != Backend::Postgres {
         return;
     }
@@ -37,7 +37,7 @@ pub(crate) async fn follow(store: Store, hold: bool, stop: CancellationToken) {
                     }
                 }
             }
-            match store.epoch_settle(hold).await {
+            match store.epoch_settle().await {
                 Ok(Some(settled)) => tracing::warn!(
                     timeline = settled.epoch,
                     held_in_doubt = settled.held,

@@ -913,7 +913,7 @@ impl Driver for PgDriver {
         Ok(super::PrimaryCheck::Switched(address))
     }
 
-    async fn epoch_settle(&self, hold: bool) -> Result<Option<super::EpochSettled>> {
+    async fn epoch_settle(&self) -> Result<Option<super::EpochSettled>> {
         let unsettled: bool = sqlx::query_scalar(include_str!("sql/epoch_unsettled.sql"))
             .fetch_one(&self.pool)
             .await?;
@@ -934,14 +934,10 @@ impl Driver for PgDriver {
         let epoch: i64 = sqlx::query_scalar(include_str!("sql/epoch_current.sql"))
             .fetch_one(&mut *tx)
             .await?;
-        let held: i64 = if hold {
-            sqlx::query_scalar(include_str!("sql/epoch_hold.sql"))
-                .bind(epoch)
-                .fetch_one(&mut *tx)
-                .await?
-        } else {
-            0
-        };
+        let held: i64 = sqlx::query_scalar(include_str!("sql/epoch_hold.sql"))
+            .bind(epoch)
+            .fetch_one(&mut *tx)
+            .await?;
         sqlx::query(include_str!("sql/epoch_record.sql"))
             .bind(held)
             .fetch_optional(&mut *tx)
