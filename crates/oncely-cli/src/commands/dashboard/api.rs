@@ -11,14 +11,15 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use oncely::store::{Decision, JobFilter, Resolution};
+use oncely::store::JobFilter;
 use oncely::JobState;
 use serde::{Deserialize, Serialize};
 
+use super::action::{job_id, Action, Done, Outcome};
 use super::problem::Problem;
 use super::{detail, Console};
 
-/// Jobs per page when `limit` is not given, and the most allowed.
+/// Jobs per page when `limit` is not given.
 pub const DEFAULT_PAGE: u32 = 50;
 /// The largest page.
 pub const MAX_PAGE: u32 = 500;
@@ -31,12 +32,9 @@ pub fn routes() -> Router<Console> {
         .route("/api/snapshot", get(snapshot))
         .route("/api/jobs", get(list))
         .route("/api/jobs/{id}", get(show))
-        .route("/api/jobs/{id}/retry", post(retry))
-        .route("/api/jobs/{id}/cancel", post(cancel))
-        .route("/api/jobs/{id}/resolve", post(resolve))
+        .route("/api/jobs/{id}/{action}", post(on_job))
         .route("/api/queues", get(queues))
-        .route("/api/queues/{name}/pause", post(pause))
-        .route("/api/queues/{name}/resume", post(resume))
+        .route("/api/queues/{name}/{action}", post(on_queue))
 }
 
 /// `GET /api/jobs` query.
@@ -156,7 +154,7 @@ async fn queues(State(console): State<Console>) -> Response {
     }
 }
 
-/// The body of an action: why, and optionally who.
+/// The body of an action: why, optionally who, and for a resolution, `as`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ActionBody {
@@ -181,19 +179,6 @@ fn authorize(console: &Console, headers: &HeaderMap, body: &Bytes) -> Result<Act
     serde_json::from_slice(body).map_err(|e| Problem::bad_request(format!("body: {e}")))
 }
 
-fn decision(body: &ActionBody, default_reason: &str) -> Result<Decision, Problem> {
-    let by = body.by.as_deref().unwrap_or(API_ACTOR);
-    let reason = body.reason.as_deref().unwrap_or(default_reason);
-    Decision::new(by, reason).map_err(|e| Problem::from(oncely::Error::from(e)))
-}
-
-fn job_id(raw: &str) -> Result<i64, Problem> {
-    raw.parse::<i64>()
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or_else(|| Problem::bad_request(format!("job id {raw:?} is not a positive integer")))
-}
-
 /// What an action on a job answers.
 #[derive(Debug, Serialize)]
 struct Acted {
@@ -201,123 +186,58 @@ struct Acted {
     message: String,
 }
 
-async fn retry(
+/// `POST /api/jobs/{id}/{retry|cancel|resolve}`.
+async fn on_job(
     State(console): State<Console>,
-    Path(id): Path<String>,
+    Path((id, verb)): Path<(String, String)>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     let result = async {
         let body = authorize(&console, &headers, &body)?;
-        let id = job_id(&id)?;
-        let job = console
-            .store
-            .job_retry_now(id, &decision(&body, "retried from the console API")?)
-            .await?;
-        let message = format!("job {} is {}", job.id, job.state);
-        Ok::<_, Problem>(Acted { job, message })
+        let action = Action::on_job(&id, &verb, body.resolution.as_deref())?;
+        perform(&console, action, &body).await
     };
     answer(result.await)
 }
 
-async fn cancel(
+/// `POST /api/queues/{name}/{pause|resume}`.
+async fn on_queue(
     State(console): State<Console>,
-    Path(id): Path<String>,
+    Path((name, verb)): Path<(String, String)>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     let result = async {
         let body = authorize(&console, &headers, &body)?;
-        let id = job_id(&id)?;
-        let job = console
-            .store
-            .job_cancel(id, &decision(&body, "cancelled from the console API")?)
-            .await?;
-        let message = if job.state == JobState::Running {
-            format!(
-                "job {} is running: cancel requested; it is cancelled once attempt {} has stopped",
-                job.id, job.attempt
-            )
-        } else {
-            format!("job {} is {}", job.id, job.state)
-        };
-        Ok::<_, Problem>(Acted { job, message })
+        perform(&console, Action::on_queue(&name, &verb)?, &body).await
     };
     answer(result.await)
 }
 
-async fn resolve(
-    State(console): State<Console>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let result = async {
-        let body = authorize(&console, &headers, &body)?;
-        let id = job_id(&id)?;
-        let Some(raw) = body.resolution.as_deref() else {
-            return Err(Problem::bad_request(
-                "body needs \"as\": \"completed\", \"retry\" or \"discarded\"",
-            ));
-        };
-        let resolution =
-            Resolution::parse(raw).map_err(|e| Problem::from(oncely::Error::from(e)))?;
-        if body.reason.as_deref().is_none_or(|r| r.trim().is_empty()) {
-            return Err(Problem::bad_request("body needs a \"reason\": say why"));
-        }
-        let by = decision(&body, "")?;
-        let job = console.store.job_resolve(id, resolution, &by).await?;
-        let message = format!("job {} is {} ({})", job.id, job.state, resolution.note(&by));
-        Ok::<_, Problem>(Acted { job, message })
-    };
-    answer(result.await)
+async fn perform(console: &Console, action: Action, body: &ActionBody) -> Result<Outcome, Problem> {
+    let by = body.by.as_deref().unwrap_or(API_ACTOR);
+    action
+        .perform(
+            &console.store,
+            by,
+            body.reason.as_deref(),
+            "the console API",
+        )
+        .await
 }
 
-async fn pause(
-    State(console): State<Console>,
-    Path(name): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    queue_action(console, name, headers, body, true).await
-}
-
-async fn resume(
-    State(console): State<Console>,
-    Path(name): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    queue_action(console, name, headers, body, false).await
-}
-
-async fn queue_action(
-    console: Console,
-    name: String,
-    headers: HeaderMap,
-    body: Bytes,
-    pause: bool,
-) -> Response {
-    let result = async {
-        let body = authorize(&console, &headers, &body)?;
-        let state = if pause {
-            let by = decision(&body, "paused from the console API")?;
-            console.store.queue_pause(&name, &by).await?
-        } else {
-            let by = decision(&body, "resumed from the console API")?;
-            console.store.queue_resume(&name, &by).await?
-        };
-        Ok::<_, Problem>(state)
-    };
-    match result.await {
-        Ok(state) => Json(state).into_response(),
-        Err(p) => p.into_response(),
-    }
-}
-
-fn answer(result: Result<Acted, Problem>) -> Response {
+/// A job action answers the job and a message; a queue action its state.
+fn answer(result: Result<Outcome, Problem>) -> Response {
     match result {
-        Ok(acted) => Json(acted).into_response(),
+        Ok(Outcome {
+            done: Done::Job(job),
+            message,
+        }) => Json(Acted { job: *job, message }).into_response(),
+        Ok(Outcome {
+            done: Done::Queue(state),
+            ..
+        }) => Json(state).into_response(),
         Err(p) => p.into_response(),
     }
 }

@@ -9,6 +9,7 @@
 //! over [`BODY_LIMIT`] are refused; the access log names method, path (no
 //! query: it may hold search text), status and time, never job args.
 
+mod action;
 mod api;
 mod auth;
 mod detail;

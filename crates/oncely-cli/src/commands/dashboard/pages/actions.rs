@@ -1,18 +1,17 @@
 //! The pages' actions: form posts for retry, cancel, resolve, pause and
-//! resume. Each needs a signed-in session and its CSRF value, goes through
-//! the same library call as the CLI and the API (recorded with the session's
-//! name and the reason given), then sends the browser back with a message.
+//! resume. Each needs a signed-in session and its CSRF value, then runs the
+//! same [`Action`] as the API (recorded with the session's name and the
+//! reason given) and sends the browser back with its message.
 
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::Form;
-use oncely::store::{Decision, Resolution};
-use oncely::JobState;
 use serde::Deserialize;
 
 use super::layout::{problem, Viewer};
 use super::overview::urlencode;
+use crate::commands::dashboard::action::Action;
 use crate::commands::dashboard::problem::Problem;
 use crate::commands::dashboard::Console;
 
@@ -28,39 +27,15 @@ pub struct ActionForm {
     resolution: String,
 }
 
-/// What a form asks for.
-enum Asked {
-    Retry(i64),
-    Cancel(i64),
-    Resolve(i64),
-    Pause(String),
-    Resume(String),
-}
-
-fn job(id: &str) -> Result<i64, Problem> {
-    id.parse::<i64>()
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or_else(|| Problem::bad_request("a job id is a positive integer"))
-}
-
 /// `POST /jobs/{id}/{action}`.
 pub async fn on_job(
     State(console): State<Console>,
     headers: HeaderMap,
-    Path((id, action)): Path<(String, String)>,
+    Path((id, verb)): Path<(String, String)>,
     form: Result<Form<ActionForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
-    let asked = job(&id).and_then(|id| match action.as_str() {
-        "retry" => Ok(Asked::Retry(id)),
-        "cancel" => Ok(Asked::Cancel(id)),
-        "resolve" => Ok(Asked::Resolve(id)),
-        _ => Err(Problem::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "no such action",
-        )),
-    });
+    let resolution = form.as_ref().ok().map(|f| f.resolution.clone());
+    let asked = Action::on_job(&id, &verb, resolution.as_deref());
     act(console, headers, asked, form).await
 }
 
@@ -68,25 +43,16 @@ pub async fn on_job(
 pub async fn on_queue(
     State(console): State<Console>,
     headers: HeaderMap,
-    Path((name, action)): Path<(String, String)>,
+    Path((name, verb)): Path<(String, String)>,
     form: Result<Form<ActionForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
-    let asked = match action.as_str() {
-        "pause" => Ok(Asked::Pause(name)),
-        "resume" => Ok(Asked::Resume(name)),
-        _ => Err(Problem::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "no such action",
-        )),
-    };
-    act(console, headers, asked, form).await
+    act(console, headers, Action::on_queue(&name, &verb), form).await
 }
 
 async fn act(
     console: Console,
     headers: HeaderMap,
-    asked: Result<Asked, Problem>,
+    asked: Result<Action, Problem>,
     form: Result<Form<ActionForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
     let viewer = Viewer::of(&console, &headers);
@@ -104,58 +70,15 @@ async fn act(
             .auth
             .check_form(&headers, &form.csrf)
             .map_err(|d| Problem::denied(d, "session or CSRF value"))?;
-        let asked = asked?;
-        let back = local_path(&form.back);
-        let reason = |default: &str| {
-            let given = form.reason.trim();
-            Decision::new(
+        let outcome = asked?
+            .perform(
+                &console.store,
                 &session.actor,
-                if given.is_empty() { default } else { given },
+                Some(&form.reason),
+                "the console",
             )
-            .map_err(|e| Problem::from(oncely::Error::from(e)))
-        };
-        let store = &console.store;
-        let message = match asked {
-            Asked::Retry(id) => {
-                let j = store
-                    .job_retry_now(id, &reason("retried from the console")?)
-                    .await?;
-                format!("job {} is {}", j.id, j.state)
-            }
-            Asked::Cancel(id) => {
-                let j = store
-                    .job_cancel(id, &reason("cancelled from the console")?)
-                    .await?;
-                if j.state == JobState::Running {
-                    format!("job {} is running: cancel requested; it is cancelled once its attempt has stopped", j.id)
-                } else {
-                    format!("job {} is {}", j.id, j.state)
-                }
-            }
-            Asked::Resolve(id) => {
-                let resolution = Resolution::parse(&form.resolution)
-                    .map_err(|e| Problem::from(oncely::Error::from(e)))?;
-                if form.reason.trim().is_empty() {
-                    return Err(Problem::bad_request("say why you decide so (reason)"));
-                }
-                let by = reason("")?;
-                let j = store.job_resolve(id, resolution, &by).await?;
-                format!("job {} is {} ({})", j.id, j.state, resolution.note(&by))
-            }
-            Asked::Pause(name) => {
-                store
-                    .queue_pause(&name, &reason("paused from the console")?)
-                    .await?;
-                format!("queue {name} is paused")
-            }
-            Asked::Resume(name) => {
-                store
-                    .queue_resume(&name, &reason("resumed from the console")?)
-                    .await?;
-                format!("queue {name} runs again")
-            }
-        };
-        Ok((back, message))
+            .await?;
+        Ok((local_path(&form.back), outcome.message))
     };
     match result.await {
         Ok((back, message)) => {
