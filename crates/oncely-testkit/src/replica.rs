@@ -123,15 +123,6 @@ impl ReplicatedPair {
         )
     }
 
-    /// A URL naming the standby first, then the primary.
-    pub fn url_standby_first(&self, db: &str) -> String {
-        format!(
-            "postgres://postgres@127.0.0.1:{},127.0.0.1:{}/{db}",
-            self.standby.port(),
-            self.primary.port()
-        )
-    }
-
     fn psql(&self, port: u16, sql: &str) -> Result<String, String> {
         let out = Command::new(self.primary.bin_dir.join("psql"))
             .args([
@@ -184,6 +175,24 @@ impl ReplicatedPair {
             std::thread::sleep(Duration::from_millis(50));
         }
         Err("the standby did not catch up within 30 s".into())
+    }
+
+    /// Lets the standby catch up, then cuts its replication connection: its
+    /// receiver reconnects only after `wal_retrieve_retry_interval` (5 s by
+    /// default), so what the primary commits meanwhile never reaches it.
+    pub fn cut_standby_off(&self) -> Result<(), String> {
+        self.wait_caught_up()?;
+        self.psql(
+            self.primary.port(),
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_replication",
+        )
+        .map(|_| ())
+    }
+
+    /// kill -9 of the primary, then promotion of the standby.
+    pub fn fail_over(&self) -> Result<(), String> {
+        self.kill_primary()?;
+        self.promote_standby()
     }
 
     /// kill -9 of the primary's postmaster (its backends exit with it).

@@ -28,6 +28,15 @@ async fn pair(replication: Replication) -> ReplicatedPair {
         .unwrap_or_else(|e| panic!("starting a primary and a standby: {e}"))
 }
 
+/// Runs one step of the test kit's pair off the async runtime.
+async fn on_pair(pair: &Arc<ReplicatedPair>, step: fn(&ReplicatedPair) -> Result<(), String>) {
+    let p = pair.clone();
+    tokio::task::spawn_blocking(move || step(&p))
+        .await
+        .expect("join")
+        .unwrap_or_else(|e| panic!("{e}"));
+}
+
 fn epoch(fence: i64) -> i64 {
     fence >> 40
 }
@@ -68,17 +77,8 @@ async fn a_client_follows_a_promoted_standby_and_its_tokens_go_up() {
         async move { n >= 10 }
     })
     .await;
-    let tokio_pair = Arc::new(pair);
-    {
-        let p = tokio_pair.clone();
-        tokio::task::spawn_blocking(move || {
-            p.kill_primary()?;
-            p.promote_standby()
-        })
-        .await
-        .expect("join")
-        .unwrap_or_else(|e| panic!("failover: {e}"));
-    }
+    let pair = Arc::new(pair);
+    on_pair(&pair, ReplicatedPair::fail_over).await;
     // The same store reaches the new primary on its own (the client checks
     // every second); inserts are idempotent by their unique keys.
     let more: Vec<NewJob> = (0..40)
@@ -115,7 +115,7 @@ async fn a_client_follows_a_promoted_standby_and_its_tokens_go_up() {
         .clone();
     let promoted = sqlx::PgPool::connect(&format!(
         "postgres://postgres@127.0.0.1:{}/postgres",
-        tokio_pair.standby.port()
+        pair.standby.port()
     ))
     .await
     .expect("connect to the promoted standby");
@@ -166,26 +166,9 @@ async fn a_lossy_promotion_hands_out_greater_tokens_and_refuses_stale_writes() {
         .collect();
     store.job_insert_many(&jobs).await.expect("insert");
     let pair = Arc::new(pair);
-    {
-        let p = pair.clone();
-        tokio::task::spawn_blocking(move || p.wait_caught_up())
-            .await
-            .expect("join")
-            .unwrap_or_else(|e| panic!("{e}"));
-    }
-    // Cut the standby off (its receiver reconnects only after
-    // wal_retrieve_retry_interval), claim a burst, kill the primary: the
-    // standby never sees those claims.
-    let direct = sqlx::PgPool::connect(&format!(
-        "postgres://postgres@127.0.0.1:{}/postgres",
-        pair.primary.port()
-    ))
-    .await
-    .expect("direct");
-    sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_replication")
-        .execute(&direct)
-        .await
-        .expect("cut the standby off");
+    // Cut the standby off, claim a burst, kill the primary: the standby
+    // never sees those claims.
+    on_pair(&pair, ReplicatedPair::cut_standby_off).await;
     let params = ClaimParams {
         queue: "q".into(),
         kinds: vec!["k".into()],
@@ -197,17 +180,7 @@ async fn a_lossy_promotion_hands_out_greater_tokens_and_refuses_stale_writes() {
     for _ in 0..3 {
         lost.extend(store.job_claim(&params).await.expect("claim"));
     }
-    direct.close().await;
-    {
-        let p = pair.clone();
-        tokio::task::spawn_blocking(move || {
-            p.kill_primary()?;
-            p.promote_standby()
-        })
-        .await
-        .expect("join")
-        .unwrap_or_else(|e| panic!("failover: {e}"));
-    }
+    on_pair(&pair, ReplicatedPair::fail_over).await;
     let after = oncely::connect(&pair.url("postgres"))
         .await
         .expect("connect after");
@@ -256,24 +229,7 @@ async fn after_a_lossy_promotion_at_most_once_jobs_are_held_before_any_claim() {
         .collect();
     jobs.extend((0..50).map(|i| NewJob::new("pay", "charge", json!({ "j": i }))));
     store.job_insert_many(&jobs).await.expect("insert");
-    {
-        let p = pair.clone();
-        tokio::task::spawn_blocking(move || p.wait_caught_up())
-            .await
-            .expect("join")
-            .unwrap_or_else(|e| panic!("{e}"));
-    }
-    let direct = sqlx::PgPool::connect(&format!(
-        "postgres://postgres@127.0.0.1:{}/postgres",
-        pair.primary.port()
-    ))
-    .await
-    .expect("direct");
-    sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_replication")
-        .execute(&direct)
-        .await
-        .expect("cut the standby off");
-    direct.close().await;
+    on_pair(&pair, ReplicatedPair::cut_standby_off).await;
     let params = ClaimParams {
         queue: "pay".into(),
         kinds: vec!["charge".into()],
@@ -286,16 +242,7 @@ async fn after_a_lossy_promotion_at_most_once_jobs_are_held_before_any_claim() {
         lost.iter().any(|j| j.at_most_once),
         "the burst took at-most-once jobs"
     );
-    {
-        let p = pair.clone();
-        tokio::task::spawn_blocking(move || {
-            p.kill_primary()?;
-            p.promote_standby()
-        })
-        .await
-        .expect("join")
-        .unwrap_or_else(|e| panic!("failover: {e}"));
-    }
+    on_pair(&pair, ReplicatedPair::fail_over).await;
     let after = oncely::connect(&pair.url("postgres"))
         .await
         .expect("connect after");
