@@ -310,6 +310,23 @@ async fn every_api_action_needs_the_token_and_says_what_happened() {
             ("resolve:completed".to_string(), "alice".to_string()),
         ]
     );
+    // Reads are open (the console listens on loopback by default): no token,
+    // a wrong one and the right one read the same.
+    for path in [
+        "/api/jobs".to_owned(),
+        format!("/api/jobs/{doubtful}"),
+        "/api/queues".to_owned(),
+        "/api/snapshot".to_owned(),
+    ] {
+        for token in [None, Some("wrong-token-wrong-token"), Some(TOKEN)] {
+            let mut request = client().get(format!("{base}{path}"));
+            if let Some(token) = token {
+                request = request.bearer_auth(token);
+            }
+            let status = request.send().await.expect("GET").status();
+            assert_eq!(status, StatusCode::OK, "{path} with {token:?}");
+        }
+    }
     let (status, _) = get_json(base, "/api/jobs/999999").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, _) = get_json(base, "/api/jobs/x").await;

@@ -10,7 +10,7 @@ use axum::Form;
 use serde::Deserialize;
 
 use super::layout::{problem, Viewer};
-use super::overview::urlencode;
+use super::urlencode;
 use crate::commands::dashboard::action::Action;
 use crate::commands::dashboard::problem::Problem;
 use crate::commands::dashboard::Console;

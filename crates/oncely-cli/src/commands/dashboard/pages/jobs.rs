@@ -8,7 +8,7 @@ use maud::{html, Markup};
 use oncely::{EffectPolicy, Job, JobState};
 
 use super::layout::{page, time, Viewer};
-use super::overview::urlencode;
+use super::urlencode;
 use super::Flash;
 use crate::commands::dashboard::api::{self, ListQuery};
 use crate::commands::dashboard::Console;

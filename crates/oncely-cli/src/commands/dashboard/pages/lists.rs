@@ -84,7 +84,7 @@ pub async fn queues(State(console): State<Console>, headers: HeaderMap, flash: F
                     td { (state.and_then(|s| s.pause_reason.clone()).unwrap_or_default()) }
                     @if let Some(csrf) = csrf {
                         td {
-                            @let path = overview::urlencode(name);
+                            @let path = super::urlencode(name);
                             @if paused {
                                 (action_form(csrf, &format!("/queues/{path}/resume"), "/queues", "Resume", None))
                             } @else {

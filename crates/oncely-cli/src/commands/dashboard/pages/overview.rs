@@ -9,7 +9,7 @@ use maud::{html, Markup};
 use oncely::JobState;
 
 use super::layout::{page, problem, time, Viewer};
-use super::{chart, Flash};
+use super::{chart, urlencode, Flash};
 use crate::commands::dashboard::snapshot::{self, Overview};
 use crate::commands::dashboard::Console;
 
@@ -136,18 +136,4 @@ fn next_schedules(o: &Overview) -> Markup {
             p.problem { (o.broken_schedules.len()) " broken schedule(s): see " a href="/schedules" { "Schedules" } }
         }
     }
-}
-
-/// Percent-encodes a query value.
-pub fn urlencode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for b in value.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
 }
