@@ -142,7 +142,7 @@ pub(crate) fn start_postmaster(
         ])
         .args(extra.iter().flat_map(|setting| ["-c", setting]))
         .stdout(Stdio::null())
-        .stderr(Stdio::null());
+        .stderr(server_log(data_dir));
     // The thread that spawns the postmaster must outlive every test: the
     // parent-death signal fires when this thread ends, i.e. at process exit.
     std::thread::Builder::new()
@@ -178,6 +178,16 @@ pub(crate) fn start_postmaster(
         std::thread::sleep(Duration::from_millis(50));
     }
     Err("PostgreSQL did not become ready within 30 s".into())
+}
+
+/// The server's log, `server.log` in its data directory (read it when a
+/// test's server misbehaves); nowhere if it cannot be created.
+fn server_log(data_dir: &Path) -> Stdio {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(data_dir.join("server.log"))
+        .map_or_else(|_| Stdio::null(), Stdio::from)
 }
 
 fn pg_isready(bin_dir: &Path, port: u16) -> bool {

@@ -71,40 +71,7 @@ impl ReplicatedPair {
             ]);
         }
         let primary = start_on_free_port(&run_as, &bin_dir, &primary_dir, &settings)?;
-        let backup = run_as
-            .command(&bin_dir.join("pg_basebackup"), None)
-            .args([
-                "-h",
-                "127.0.0.1",
-                "-p",
-                &primary.port().to_string(),
-                "-U",
-                "postgres",
-            ])
-            .arg("-D")
-            .arg(&standby_dir)
-            .args(["-X", "stream", "-R", "--no-sync"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .output()
-            .map_err(|e| format!("running pg_basebackup: {e}"))?;
-        if !backup.status.success() {
-            return Err(format!(
-                "pg_basebackup failed: {}",
-                String::from_utf8_lossy(&backup.stderr)
-            ));
-        }
-        let conninfo = format!(
-            "\nprimary_conninfo = 'host=127.0.0.1 port={} user=postgres application_name=standby1'\n",
-            primary.port()
-        );
-        append(&standby_dir.join("postgresql.auto.conf"), &conninfo)?;
-        let standby = start_on_free_port(
-            &run_as,
-            &bin_dir,
-            &standby_dir,
-            &["hot_standby=on", "wal_receiver_status_interval=1s"],
-        )?;
+        let standby = standby_of(&run_as, &primary, &standby_dir, None, replication)?;
         let pair = ReplicatedPair {
             primary,
             standby,
@@ -112,6 +79,33 @@ impl ReplicatedPair {
         };
         pair.wait_streaming()?;
         Ok(pair)
+    }
+
+    /// After [`ReplicatedPair::fail_over`]: a new standby of the promoted
+    /// server, built with `pg_basebackup` on the dead primary's port (so the
+    /// URL from [`ReplicatedPair::url`] names both again), and the roles
+    /// swapped. With synchronous replication the new primary waits for it
+    /// again (`synchronous_standby_names`); until then it was alone.
+    pub fn rebuild_standby(&mut self) -> Result<(), String> {
+        let run_as = RunAs::detect()?;
+        let port = self.primary.port();
+        let old_dir = self.primary.data_dir.clone();
+        let dir = old_dir.with_file_name(format!("{}-r{}", std::process::id(), fastrand_suffix()));
+        std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+        run_as.own(&dir)?;
+        set_mode_700(&dir)?;
+        let standby = standby_of(&run_as, &self.standby, &dir, Some(port), self.replication)?;
+        let promoted = std::mem::replace(&mut self.standby, standby);
+        self.primary = promoted;
+        let _ = std::fs::remove_dir_all(&old_dir);
+        if self.replication == Replication::Synchronous {
+            self.psql(
+                self.primary.port(),
+                "ALTER SYSTEM SET synchronous_standby_names = 'standby1'",
+            )?;
+            self.psql(self.primary.port(), "SELECT pg_reload_conf()")?;
+        }
+        self.wait_streaming()
     }
 
     /// A URL naming both servers, primary first.
@@ -239,6 +233,68 @@ impl ReplicatedPair {
             std::thread::sleep(Duration::from_millis(50));
         }
         Err("the standby did not leave recovery within 30 s".into())
+    }
+}
+
+/// A standby of `primary` in `dir` (empty, owned by the server's user):
+/// base backup, `primary_conninfo` as `standby1`, started on `port` (or a
+/// free one).
+fn standby_of(
+    run_as: &RunAs,
+    primary: &Cluster,
+    dir: &Path,
+    port: Option<u16>,
+    replication: Replication,
+) -> Result<Cluster, String> {
+    let backup = run_as
+        .command(&primary.bin_dir.join("pg_basebackup"), None)
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &primary.port().to_string(),
+            "-U",
+            "postgres",
+        ])
+        .arg("-D")
+        .arg(dir)
+        // A fast checkpoint: a spread one waits minutes on a busy primary.
+        .args(["-X", "stream", "-R", "--no-sync", "--checkpoint=fast"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .map_err(|e| format!("running pg_basebackup: {e}"))?;
+    if !backup.status.success() {
+        return Err(format!(
+            "pg_basebackup failed: {}",
+            String::from_utf8_lossy(&backup.stderr)
+        ));
+    }
+    // The servers keep their sockets in their data directories: the copy
+    // holds the source's socket lock file, which would stop a server on
+    // that port; and the source's log.
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with(".s.PGSQL.") || name == "server.log" {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+    let conninfo = format!(
+        "\nprimary_conninfo = 'host=127.0.0.1 port={} user=postgres application_name=standby1'\n",
+        primary.port()
+    );
+    append(&dir.join("postgresql.auto.conf"), &conninfo)?;
+    // Once promoted it is a primary whose commits must wait for its own
+    // standby in the synchronous case (the test defaults turn that off).
+    let mut settings = vec!["hot_standby=on", "wal_receiver_status_interval=1s"];
+    if replication == Replication::Synchronous {
+        settings.push("synchronous_commit=on");
+    }
+    match port {
+        None => start_on_free_port(run_as, &primary.bin_dir, dir, &settings),
+        Some(port) => start_postmaster(run_as, &primary.bin_dir, dir, port, &settings)?
+            .ok_or_else(|| format!("the new standby could not start on port {port} (taken?)")),
     }
 }
 

@@ -33,6 +33,12 @@ impl std::fmt::Display for LeaseLost {
             (Some(state), Some(cur)) if cur != self.fence => {
                 write!(f, "the job was claimed again (now {state}, fence {cur})")
             }
+            (Some(JobState::Running), Some(_)) => write!(
+                f,
+                "the database failed over since this attempt began (its token is of timeline {}); \
+                 its earlier writes may be lost with the old primary, so none of its writes is accepted",
+                self.fence >> 40
+            ),
             (Some(state), Some(_)) => write!(f, "the job is {state}, no longer running"),
         }
     }

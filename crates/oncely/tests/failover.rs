@@ -296,3 +296,91 @@ async fn after_a_lossy_promotion_at_most_once_jobs_are_held_before_any_claim() {
     let reason = &doubtful[0].errors.last().expect("reason").error;
     assert!(reason.contains("failover"), "{reason}");
 }
+
+/// An attempt that began before a failover gets no write accepted after it,
+/// even where no newer attempt exists yet: the writes it made on the old
+/// primary (its own tables, its steps) may be lost, so its completion would
+/// certify work the database no longer shows. Its lease runs out and the job
+/// runs again on the new timeline.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_attempt_from_before_a_failover_gets_no_write_accepted_after_it() {
+    let pair = Arc::new(pair(Replication::Synchronous).await);
+    let store = oncely::connect(&pair.url("postgres"))
+        .await
+        .expect("connect");
+    store.migrate().await.expect("migrate");
+    let jobs: Vec<NewJob> = (0..6)
+        .map(|i| NewJob::new("q", "k", json!({ "i": i })))
+        .collect();
+    store.job_insert_many(&jobs).await.expect("insert");
+    let params = ClaimParams {
+        queue: "q".into(),
+        kinds: vec!["k".into()],
+        limit: 6,
+        lease: Duration::from_secs(1),
+        worker_id: "old-primary".into(),
+    };
+    let old = store.job_claim(&params).await.expect("claim");
+    assert_eq!(old.len(), 6);
+    // Synchronous: the claims are on the standby too; nothing is lost.
+    on_pair(&pair, ReplicatedPair::fail_over).await;
+    let after = oncely::connect(&pair.url("postgres"))
+        .await
+        .expect("connect after");
+    let refused = |what: &str, result: Result<(), Error>| match result {
+        Err(Error::LeaseLost(lost)) => {
+            assert!(
+                lost.to_string().contains("failed over"),
+                "{what}: the reason names the failover: {lost}"
+            );
+        }
+        other => panic!("{what} with a token of the old timeline: {other:?}"),
+    };
+    let f = |i: usize| Fence::of(&old[i]);
+    refused(
+        "heartbeat",
+        after
+            .job_heartbeat(f(0), Duration::from_secs(30))
+            .await
+            .map(|_| ()),
+    );
+    refused("complete", after.job_complete(f(1)).await);
+    refused("step", after.step_put(f(2), "s", &json!(1)).await);
+    refused("discard", after.job_discard(f(3), "boom").await);
+    let many = after.job_complete_many(&[f(4), f(5)]).await.expect("batch");
+    for (i, one) in many.into_iter().enumerate() {
+        refused(&format!("batched completion {i}"), one);
+    }
+    assert!(
+        after
+            .job_unclaim_many(&[f(0), f(1)])
+            .await
+            .expect("unclaim")
+            .is_empty(),
+        "no hand-back from the old timeline"
+    );
+    // Nothing changed: each job still runs under its old token, until its
+    // lease ends; then it is rescued and claimed with a newer one.
+    for job in &old {
+        let now = after.job_get(job.id).await.expect("get").expect("row");
+        assert_eq!((now.state, now.fence), (JobState::Running, job.fence));
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let rescued = after.job_rescue_expired(100).await.expect("rescue");
+    assert_eq!(rescued.total(), 6, "{rescued:?}");
+    let fresh = after
+        .job_claim(&ClaimParams {
+            worker_id: "new-primary".into(),
+            ..params
+        })
+        .await
+        .expect("claim on the new timeline");
+    assert_eq!(fresh.len(), 6);
+    for job in &fresh {
+        assert!(epoch(job.fence) > epoch(old[0].fence));
+        after
+            .job_complete(Fence::of(job))
+            .await
+            .expect("the new attempt completes");
+    }
+}

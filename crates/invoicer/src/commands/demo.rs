@@ -18,6 +18,8 @@ use crate::cli::{Format, OnOff, Strategy};
 use crate::db;
 use crate::invoice::NewInvoice;
 
+use super::failover::{FailoverMode, FailoverRecord, Rig};
+
 /// `invoicer demo`.
 #[derive(Debug, Args)]
 pub struct DemoArgs {
@@ -84,6 +86,20 @@ pub struct DemoArgs {
     /// Give up on a strategy after this long.
     #[arg(long, default_value_t = 300)]
     pub timeout_secs: u64,
+    /// `invoicer chaos` only: run on a primary and a streaming standby that
+    /// the command starts from the machine's PostgreSQL binaries (the
+    /// Debian package `postgresql`), kill the primary with -9 mid-run and
+    /// promote the standby. The servers get a URL naming both hosts.
+    #[arg(long, value_enum)]
+    pub failover: Option<FailoverMode>,
+    /// With --failover: how many failovers, evenly spaced over the run (a
+    /// new standby is built from the promoted server before each later one).
+    #[arg(long, default_value_t = 1, requires = "failover")]
+    pub failovers: u32,
+    /// Show the servers' own logs on stderr at this level (e.g. `warn`, or
+    /// `warn,oncely=debug`); by default they are silent.
+    #[arg(long)]
+    pub server_log: Option<String>,
     /// Output format of the results.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
@@ -121,6 +137,11 @@ pub struct RunResult {
     /// Faults that were asked for but never happened (the run does not
     /// show what it claims to).
     pub faults_not_injected: Vec<String>,
+    /// Failovers of the PostgreSQL primary (`chaos --failover`) and what each cost.
+    pub failovers: Vec<FailoverRecord>,
+    /// Servers that finished while invoices were open again after a lossy
+    /// failover, started again (their daily task runs once more).
+    pub reruns_after_failover: u32,
     /// Wall time of the servers' work.
     pub wall_secs: f64,
     /// The run hit its timeout.
@@ -136,6 +157,11 @@ pub async fn run(database_url: &str, args: DemoArgs) -> Result<(), String> {
             "billing-sim not found at {}: build it with `cargo build -p billing-sim` (same profile)",
             sim.display()
         ));
+    }
+    if args.failover.is_some() {
+        return Err(
+            "--failover belongs to `invoicer chaos` (it starts its own primary and standby)".into(),
+        );
     }
     let postgres =
         database_url.starts_with("postgres://") || database_url.starts_with("postgresql://");
@@ -163,7 +189,7 @@ pub async fn run(database_url: &str, args: DemoArgs) -> Result<(), String> {
                 }
             );
         }
-        let result = run_strategy(&exe, &sim, &url, &work, *strategy, &args).await;
+        let result = run_strategy(&exe, &sim, &url, &work, *strategy, &args, None).await;
         let _ = std::fs::remove_dir_all(&work);
         results.push(result?);
     }
@@ -177,11 +203,16 @@ pub async fn run(database_url: &str, args: DemoArgs) -> Result<(), String> {
     Ok(())
 }
 
+/// Name of run `n`'s PostgreSQL database.
+fn database_name(n: usize) -> String {
+    format!("invoicer_demo_{}_{n}", std::process::id())
+}
+
 /// A fresh database for one run: a new SQLite file, or a new PostgreSQL database.
 async fn fresh_database(base: &str, work: &Path, n: usize) -> Result<String, String> {
     if base.starts_with("postgres://") || base.starts_with("postgresql://") {
         use sqlx::Connection;
-        let name = format!("invoicer_demo_{}_{n}", std::process::id());
+        let name = database_name(n);
         let mut admin = sqlx::PgConnection::connect(base)
             .await
             .map_err(|e| format!("connecting to {base}: {e}"))?;
@@ -206,6 +237,7 @@ async fn run_strategy(
     work: &Path,
     strategy: Strategy,
     args: &DemoArgs,
+    mut rig: Option<&mut Rig>,
 ) -> Result<RunResult, String> {
     let (db, store) = db::open(url).await.map_err(|e| e.to_string())?;
     store.migrate().await.map_err(|e| e.to_string())?;
@@ -254,10 +286,17 @@ async fn run_strategy(
             .args(["--lease-secs", "3", "--days-ahead", "0"])
             .env("ONCELY_DATABASE_URL", url)
             .env("INVOICER_BILLING_URL", &billing_url)
-            .env("INVOICER_LOG", "error")
+            .env(
+                "INVOICER_LOG",
+                args.server_log.as_deref().unwrap_or("error"),
+            )
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(if args.server_log.is_some() {
+                Stdio::inherit()
+            } else {
+                Stdio::null()
+            })
             .kill_on_drop(true)
             .spawn()
             .map_err(|e| format!("starting a server: {e}"))
@@ -287,6 +326,7 @@ async fn run_strategy(
     let (mut zombies, mut fenced, mut doubted, mut terminated) = (0u32, 0u64, 0u64, 0u64);
     let mut stopped = 0u64;
     let mut crashes = 0u32;
+    let mut rerun_after_failover = 0u32;
     let mut restarts = 0u32;
     let mut last_restart = Instant::now();
     let mut last_terminate = Instant::now();
@@ -295,10 +335,14 @@ async fn run_strategy(
     let mut last_kill = Instant::now();
     let mut chaos_rng = fastrand::Rng::with_seed(args.seed ^ 0x9e37_79b9);
     loop {
-        let counts = match db.status_counts().await {
-            Ok(c) => c,
-            Err(_) => {
-                // A terminated connection or a restarting server: look again shortly.
+        // Bounded: a pool whose server is gone retries its connection
+        // until its acquire timeout.
+        let counts = match tokio::time::timeout(Duration::from_secs(2), db.status_counts()).await {
+            Ok(Ok(c)) => c,
+            Ok(Err(_)) | Err(_) => {
+                // A terminated connection, a restarting server, or a
+                // primary gone (then the pool finds the promoted one).
+                let _ = store.ensure_primary().await;
                 tokio::time::sleep(Duration::from_millis(100)).await;
                 continue;
             }
@@ -320,9 +364,15 @@ async fn run_strategy(
                     doubted += doubts;
                     *slot = None;
                     // Like a process supervisor: a server that failed while
-                    // work remains is started again.
+                    // work remains is started again. Across a lossy
+                    // failover also one that finished: it may have seen
+                    // the last invoices settled in commits the promoted
+                    // standby never received (the daily task runs again).
                     if !status.success() && work_left {
                         crashes += 1;
+                        *slot = Some(spawn(i as u32)?);
+                    } else if work_left && rig.is_some() {
+                        rerun_after_failover += 1;
                         *slot = Some(spawn(i as u32)?);
                     }
                 }
@@ -330,6 +380,15 @@ async fn run_strategy(
         }
         if servers.iter().all(Option::is_none) {
             break;
+        }
+        if let Some(rig) = rig.as_deref_mut() {
+            let running = servers.iter().filter(|s| s.is_some()).count();
+            rig.observe(settled, running).await?;
+            if work_left && rig.due(settled, args.invoices) {
+                bar.set_message("(failing over)".to_owned());
+                rig.fail_over(settled, running).await?;
+                bar.set_message(format!("({} failovers)", rig.done.len() + 1));
+            }
         }
         if started.elapsed() > Duration::from_secs(args.timeout_secs) {
             timed_out = true;
@@ -407,6 +466,13 @@ async fn run_strategy(
     }
     let wall_secs = started.elapsed().as_secs_f64();
     bar.finish_and_clear();
+    let failovers = match rig.as_deref_mut() {
+        Some(rig) => {
+            rig.finish();
+            rig.done.clone()
+        }
+        None => Vec::new(),
+    };
     for child in servers.iter_mut().flatten() {
         let _ = child.start_kill();
         let _ = child.wait().await;
@@ -445,9 +511,22 @@ async fn run_strategy(
         provider_faults.latency_spikes > 0,
         "--spike-rate delayed no charge".into(),
     );
+    if let Some(rig) = rig.as_deref() {
+        missing(
+            true,
+            failovers.len() as u32 >= rig.planned(),
+            format!(
+                "--failovers {} failed over {} times (the run ended first)",
+                rig.planned(),
+                failovers.len()
+            ),
+        );
+    }
     let _ = provider.start_kill();
     let _ = provider.wait().await;
     Ok(RunResult {
+        failovers,
+        reruns_after_failover: rerun_after_failover,
         strategy,
         audit: result?,
         errors_seen,
@@ -635,9 +714,11 @@ async fn restart_postgres(dir: &Path) -> Result<(), String> {
 /// under the selected faults, on PostgreSQL; prints the invariants and fails
 /// if one breaks.
 pub async fn chaos(database_url: &str, args: DemoArgs) -> Result<(), String> {
-    if !(database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
+    let postgres =
+        database_url.starts_with("postgres://") || database_url.starts_with("postgresql://");
+    if !postgres && args.failover.is_none() {
         return Err(
-            "invoicer chaos runs on PostgreSQL: give --database-url postgres://... (a role that may CREATE DATABASE)"
+            "invoicer chaos runs on PostgreSQL: give --database-url postgres://... (a role that may CREATE DATABASE), or --failover sync|async to run on a primary and standby it starts"
                 .into(),
         );
     }
@@ -658,8 +739,19 @@ pub async fn chaos(database_url: &str, args: DemoArgs) -> Result<(), String> {
     };
     let work = std::env::temp_dir().join(format!("invoicer-chaos-{}", std::process::id()));
     std::fs::create_dir_all(&work).map_err(|e| format!("creating {}: {e}", work.display()))?;
-    let url = fresh_database(database_url, &work, 0).await?;
-    let r = run_strategy(&exe, &sim, &url, &work, strategy, &args).await;
+    let mut rig = match args.failover {
+        Some(mode) => Some(Rig::start(mode, args.failovers, &database_name(0))?),
+        None => None,
+    };
+    let url = match &rig {
+        Some(rig) => {
+            fresh_database(&rig.admin_url(), &work, 0).await?;
+            rig.url()
+        }
+        None => fresh_database(database_url, &work, 0).await?,
+    };
+    let r = run_strategy(&exe, &sim, &url, &work, strategy, &args, rig.as_mut()).await;
+    drop(rig);
     let _ = std::fs::remove_dir_all(&work);
     let r = r?;
     let a = &r.audit;
@@ -685,6 +777,21 @@ pub async fn chaos(database_url: &str, args: DemoArgs) -> Result<(), String> {
     }
     for fault in &r.faults_not_injected {
         broken.push(format!("fault not exercised: {fault}"));
+    }
+    for (i, f) in r.failovers.iter().enumerate() {
+        if f.first_progress_secs.is_none() || f.all_servers_secs.is_none() {
+            broken.push(format!(
+                "failover {}: {} of {} servers reported on the new primary{}",
+                i + 1,
+                f.servers_reporting,
+                f.servers,
+                if f.first_progress_secs.is_none() {
+                    ", no invoice settled after it"
+                } else {
+                    ""
+                }
+            ));
+        }
     }
     let verdict = if broken.is_empty() {
         "all invariants hold".to_owned()
@@ -723,7 +830,27 @@ pub async fn chaos(database_url: &str, args: DemoArgs) -> Result<(), String> {
             r.backends_terminated
         );
         println!("servers crashed and restarted     {}", r.crashes_restarted);
+        if r.reruns_after_failover > 0 {
+            println!(
+                "daily task run again (failover)   {}",
+                r.reruns_after_failover
+            );
+        }
         println!("PostgreSQL immediate restarts     {}", r.database_restarts);
+        for (i, f) in r.failovers.iter().enumerate() {
+            let secs = |v: Option<f64>| v.map_or("never".to_owned(), |s| format!("{s:.1}s"));
+            println!(
+                "failover {} ({:?}, at {} settled)   promoted {:.1}s, next invoice {}, all {} servers on the new primary {}, settled rolled back {}",
+                i + 1,
+                f.replication,
+                f.at_settled,
+                f.promote_secs,
+                secs(f.first_progress_secs),
+                f.servers,
+                secs(f.all_servers_secs),
+                f.settled_rolled_back
+            );
+        }
         let f = &r.provider_faults;
         println!(
             "provider: answers dropped / spikes {} / {}",

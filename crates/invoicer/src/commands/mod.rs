@@ -1,6 +1,7 @@
 //! One function per subcommand.
 
 pub mod demo;
+pub mod failover;
 mod node;
 
 use crate::audit::audit;

@@ -74,6 +74,9 @@ pub fn client(o: NodeOptions) -> Result<Client, String> {
     builder.build().map_err(|e| e.to_string())
 }
 
+/// How long [`bill_pending`] waits through database errors before giving up.
+const DATABASE_PATIENCE: Duration = Duration::from_secs(60);
+
 /// Runs the daily task now, then works until no due invoice is open. With
 /// `reconciles`, in-doubt invoices count as open (their reconcile step will
 /// settle them); without, they wait for a person and do not keep the node busy.
@@ -87,18 +90,37 @@ pub async fn bill_pending(
 ) -> Result<StrategyReport, String> {
     // Work on jobs already there while the sweep adds the rest.
     let running = client.start();
-    let mut tries = 0;
+    let sweeping = std::time::Instant::now();
     while let Err(e) = sweep(db, store, days, at_most_once).await {
-        tries += 1;
-        if tries >= 5 {
+        if sweeping.elapsed() >= DATABASE_PATIENCE {
             running.shutdown().await;
             return Err(e);
         }
         tracing::warn!(error = %e, "sweep failed; trying again");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    // The client rides out a lost connection or a failover; so does this
+    // wait, up to a limit.
+    let mut failing_since: Option<std::time::Instant> = None;
     let result = loop {
-        match db.open_due(days).await {
+        let open = match db.open_due(days).await {
+            Ok(open) => {
+                failing_since = None;
+                Ok(open)
+            }
+            Err(e)
+                if failing_since
+                    .get_or_insert_with(std::time::Instant::now)
+                    .elapsed()
+                    < DATABASE_PATIENCE =>
+            {
+                tracing::warn!(error = %e, "cannot read the open invoices; trying again");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                continue;
+            }
+            Err(e) => Err(e),
+        };
+        match open {
             Ok(open) if open.is_empty() => break Ok(()),
             // In-doubt invoices are settled for this node only when nobody
             // will reconcile them (they wait for a person).

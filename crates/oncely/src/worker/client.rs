@@ -175,6 +175,8 @@ impl Client {
     pub fn start(&self) -> Running {
         let stop_fetching = CancellationToken::new();
         let hard_stop = CancellationToken::new();
+        // Fires once every producer (and its attempts' last writes) is done.
+        let drained = CancellationToken::new();
         let mut producers = JoinSet::new();
         let mut services = JoinSet::new();
         // Ends once the producers (and their executors) are gone.
@@ -216,10 +218,9 @@ impl Client {
             self.config.heartbeat_every,
             stop_fetching.clone(),
         ));
-        services.spawn(super::primary::follow(
-            self.store.clone(),
-            stop_fetching.clone(),
-        ));
+        // Kept until the last writes of a shutdown are done: a failover
+        // during the shutdown must not leave them waiting on the old primary.
+        services.spawn(super::primary::follow(self.store.clone(), drained.clone()));
         services.spawn(wakeups::forward(
             self.store.clone(),
             self.wakeups.clone(),
@@ -254,6 +255,7 @@ impl Client {
         Running {
             stop_fetching,
             hard_stop,
+            drained,
             producers,
             services,
             grace: self.config.shutdown_grace,
@@ -273,6 +275,7 @@ impl Client {
 pub struct Running {
     stop_fetching: CancellationToken,
     hard_stop: CancellationToken,
+    drained: CancellationToken,
     producers: JoinSet<()>,
     services: JoinSet<()>,
     grace: std::time::Duration,
@@ -300,6 +303,7 @@ impl Running {
             self.hard_stop.cancel();
             while self.producers.join_next().await.is_some() {}
         }
+        self.drained.cancel();
         while self.services.join_next().await.is_some() {}
     }
 }

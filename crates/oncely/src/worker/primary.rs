@@ -6,7 +6,8 @@
 //! may have been lost are held in doubt before anything can claim them.
 //!
 //! Invariant: ends at once on SQLite; a failed check is logged and retried
-//! at the next period, never fatal.
+//! at the next period, never fatal; no pass waits longer than a few seconds
+//! (a check never queues behind a pool that waits for a dead server).
 
 use std::time::Duration;
 
@@ -16,6 +17,9 @@ use crate::store::{Backend, PrimaryCheck, Store};
 
 /// How often the client checks where the primary is.
 pub(crate) const CHECK_EVERY: Duration = Duration::from_secs(1);
+
+/// Longest one settling of the timeline may take before the next check.
+const SETTLE_LIMIT: Duration = Duration::from_secs(2);
 
 /// Checks until `stop` fires.
 pub(crate) async fn follow(store: Store, stop: CancellationToken) {
@@ -37,14 +41,17 @@ pub(crate) async fn follow(store: Store, stop: CancellationToken) {
                     }
                 }
             }
-            match store.epoch_settle().await {
-                Ok(Some(settled)) => tracing::warn!(
+            // Bounded: with the primary gone the pool waits its whole
+            // acquire timeout, and the next check must not wait behind it.
+            match tokio::time::timeout(SETTLE_LIMIT, store.epoch_settle()).await {
+                Ok(Ok(Some(settled))) => tracing::warn!(
                     timeline = settled.epoch,
                     held_in_doubt = settled.held,
                     "new timeline settled: at-most-once and reconcilable jobs that were due are held in doubt"
                 ),
-                Ok(None) => {}
-                Err(error) => tracing::warn!(%error, "cannot settle the timeline"),
+                Ok(Ok(None)) => {}
+                Ok(Err(error)) => tracing::warn!(%error, "cannot settle the timeline"),
+                Err(_) => tracing::warn!("settling the timeline timed out; trying again"),
             }
         };
         tokio::select! {

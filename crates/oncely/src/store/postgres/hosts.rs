@@ -21,6 +21,11 @@ use crate::error::{Error, Result};
 /// How long one probe of a host may take.
 pub const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// How long the pool may take to answer whether it still reaches the
+/// primary before the hosts are probed (a pool whose server died retries its
+/// connection quietly; a slow but live primary only costs a probe round).
+pub const POOL_CHECK_TIMEOUT: Duration = Duration::from_secs(1);
+
 /// Splits a URL with a host list into one URL per host (the rest kept), and
 /// checks `target_session_attrs` (only `read-write`, the default here, makes
 /// sense for a job system: every verb writes).

@@ -718,11 +718,18 @@ impl Driver for PgDriver {
             .bind(fence.job_id)
             .fetch_optional(&mut *conn)
             .await?
-            .map(|r| -> Result<(String, i64)> { Ok((r.try_get(0)?, r.try_get(1)?)) })
+            .map(|r| -> Result<(String, i64, i64)> {
+                Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?))
+            })
             .transpose()?;
-        match &current {
-            Some((state, f)) if state == "running" && *f == fence.fence => Ok(()),
-            _ => Err(lease_lost(fence, current)),
+        match current {
+            // Stored before (the same step again): still this attempt's.
+            Some((state, f, epoch))
+                if state == "running" && f == fence.fence && epoch == fence.fence >> 40 =>
+            {
+                Ok(())
+            }
+            other => Err(lease_lost(fence, other.map(|(state, f, _)| (state, f)))),
         }
     }
 
@@ -887,7 +894,7 @@ impl Driver for PgDriver {
         };
         let check =
             sqlx::query_scalar::<_, bool>("SELECT pg_is_in_recovery()").fetch_one(&self.pool);
-        if let Ok(Ok(false)) = tokio::time::timeout(hosts::PROBE_TIMEOUT, check).await {
+        if let Ok(Ok(false)) = tokio::time::timeout(hosts::POOL_CHECK_TIMEOUT, check).await {
             return Ok(super::PrimaryCheck::Unchanged);
         }
         let index = hosts

@@ -1,5 +1,7 @@
 -- Fenced: records the provider's charge. Commits together with the job's
--- fenced completion. ?1 id, ?2 token, ?3 charge id
+-- fenced completion. Also from 'pending': after a failover that lost the
+-- attempt's take, the charge it made is real (the reconcile step found it).
+-- ?1 id, ?2 token, ?3 charge id
 UPDATE invoices SET status = 'sent', provider_charge_id = ?3, sent_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), fence = ?2, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
-WHERE id = ?1 AND fence <= ?2 AND status = 'sending'
+WHERE id = ?1 AND fence <= ?2 AND status IN ('pending','sending')
 RETURNING id

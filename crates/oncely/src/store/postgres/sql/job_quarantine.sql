@@ -1,4 +1,6 @@
 -- Fenced: discards a job just claimed whose row cannot be decoded, so that it
+-- A token of an earlier timeline is refused too: that attempt began before a
+-- failover, and writes it made there may be lost (oncely_fence_epoch).
 -- is never claimed again and poisons no batch; the row stays for an operator.
 -- An errors value that is not a list is kept inside the new entry.
 -- $1 id, $2 fence, $3 reason
@@ -10,4 +12,5 @@ SET state = 'discarded', lease_expires_at = NULL, finalized_at = clock_timestamp
                     'unreadable_errors', CASE WHEN jsonb_typeof(errors) = 'array'
                                               THEN NULL ELSE errors END))
 WHERE id = $1 AND fence = $2 AND state = 'running'
+  AND ($2 >> 40) = (SELECT oncely_fence_epoch())
 RETURNING id

@@ -1,4 +1,6 @@
 -- Fenced: hands the lease back at shutdown. Available again at once (the
+-- A token of an earlier timeline is refused too: that attempt began before a
+-- failover, and writes it made there may be lost (oncely_fence_epoch).
 -- attempt is not counted), or in doubt for an at-most-once job or a
 -- reconciliation (which never counts as an attempt); cancelled when an
 -- operator asked for it. $1 id, $2 fence, $3 reason
@@ -12,4 +14,5 @@ SET state = CASE WHEN cancel_requested_at IS NOT NULL THEN 'cancelled'
     errors = errors || jsonb_build_array(jsonb_build_object(
         'attempt', attempt, 'outcome', 'released', 'fence', fence, 'worker', locked_by, 'started_at', attempted_at, 'at', clock_timestamp(), 'error', $3::text))
 WHERE id = $1 AND fence = $2 AND state = 'running'
+  AND ($2 >> 40) = (SELECT oncely_fence_epoch())
 RETURNING state

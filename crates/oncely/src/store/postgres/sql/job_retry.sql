@@ -1,4 +1,6 @@
 -- Fenced: records a failed attempt; retryable after $4 seconds, discarded
+-- A token of an earlier timeline is refused too: that attempt began before a
+-- failover, and writes it made there may be lost (oncely_fence_epoch).
 -- when attempts are used up, cancelled when an operator asked for it. With
 -- $5 (a reconcile step found the effect did not happen) the job runs again
 -- even after its last attempt: one more attempt is granted, as long as fewer
@@ -29,4 +31,5 @@ SET state = CASE WHEN cancel_requested_at IS NOT NULL THEN 'cancelled'
             WHEN $5 AND attempt >= max_attempts THEN ' (no more attempts can be granted)'
             ELSE '' END))
 WHERE id = $1 AND fence = $2 AND state = 'running'
+  AND ($2 >> 40) = (SELECT oncely_fence_epoch())
 RETURNING state
