@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a fresh machine: installs what the tests need
-# (PostgreSQL server binaries, libfaketime, headless Chromium and the
+# (PostgreSQL server binaries, PgBouncer, libfaketime, headless Chromium and the
 # console's browser-test driver from npm) when missing, then runs every test.
 # The PostgreSQL tests start their own throwaway cluster (or use DATABASE_URL).
 set -euo pipefail
@@ -15,6 +15,9 @@ if ! ls /usr/lib/*/faketime/libfaketime.so.1 /usr/lib/faketime/libfaketime.so.1 
 fi
 if ! [ -x /usr/bin/chromium ] && [ -z "${CHROMIUM:-}" ]; then
     need_packages+=(chromium)
+fi
+if ! [ -x /usr/sbin/pgbouncer ] && ! command -v pgbouncer >/dev/null 2>&1; then
+    need_packages+=(pgbouncer)
 fi
 if [ ${#need_packages[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

@@ -16,6 +16,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod bouncer;
 mod cluster;
 mod proxy;
 mod replica;
@@ -25,6 +26,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use oncely::store::{connect, Store};
 use sqlx::Connection;
 
+pub use bouncer::{Bouncer, PoolMode};
 pub use cluster::Cluster;
 pub use proxy::StallProxy;
 pub use replica::{ReplicatedPair, Replication};

@@ -38,7 +38,7 @@ pub enum DbError {
 #[derive(Clone)]
 pub enum InvoiceDb {
     /// PostgreSQL.
-    Postgres(sqlx::PgPool),
+    Postgres(PgDb),
     /// SQLite.
     Sqlite(sqlx::SqlitePool),
 }
@@ -48,13 +48,33 @@ pub async fn open(url: &str) -> Result<(InvoiceDb, Store), DbError> {
     match DatabaseUrl::parse(url)? {
         DatabaseUrl::Postgres(url) => {
             let driver = PgDriver::connect_with_pool_size(&url, 16).await?;
-            let db = InvoiceDb::Postgres(driver.pool().clone());
+            let db = InvoiceDb::Postgres(PgDb {
+                pool: driver.pool().clone(),
+                mode: driver.pooler_mode(),
+            });
             Ok((db, std::sync::Arc::new(driver)))
         }
         DatabaseUrl::Sqlite(path) => {
             let driver = SqliteDriver::open(&path).await?;
             let db = InvoiceDb::Sqlite(driver.pool().clone());
             Ok((db, std::sync::Arc::new(driver)))
+        }
+    }
+}
+
+/// oncely's PostgreSQL pool, and how statements must run on it (behind a
+/// transaction pooler: unnamed, each in a transaction).
+#[derive(Clone)]
+pub struct PgDb {
+    pool: sqlx::PgPool,
+    mode: oncely::store::postgres::pooled::Mode,
+}
+
+impl PgDb {
+    fn on(&self) -> oncely::store::postgres::pooled::On<'_> {
+        oncely::store::postgres::pooled::On {
+            pool: &self.pool,
+            mode: self.mode,
         }
     }
 }
@@ -188,7 +208,7 @@ impl InvoiceDb {
     /// The PostgreSQL pool, for the `nowait` strategy (row locks).
     pub fn postgres_pool(&self) -> Result<&sqlx::PgPool, DbError> {
         match self {
-            InvoiceDb::Postgres(pool) => Ok(pool),
+            InvoiceDb::Postgres(pg) => Ok(&pg.pool),
             InvoiceDb::Sqlite(_) => Err(DbError::Unsupported(
                 "the nowait strategy needs PostgreSQL row locks (SELECT ... FOR UPDATE NOWAIT); \
                  SQLite locks the whole database. Use --database-url postgres://...",

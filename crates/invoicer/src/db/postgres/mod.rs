@@ -1,9 +1,10 @@
 //! The invoices table on PostgreSQL.
 
+use oncely::store::postgres::pooled::In;
 use oncely::store::Fence;
-use sqlx::{PgPool, Row};
+use sqlx::Row;
 
-use super::{DbError, Fenced};
+use super::{DbError, Fenced, PgDb};
 use crate::invoice::{Invoice, NewInvoice};
 
 fn fenced(row: Option<impl Sized>) -> Fenced {
@@ -14,8 +15,8 @@ fn fenced(row: Option<impl Sized>) -> Fenced {
     }
 }
 
-pub(super) async fn insert(pool: &PgPool, invoices: &[NewInvoice]) -> Result<Vec<i64>, DbError> {
-    let mut tx = pool.begin().await?;
+pub(super) async fn insert(pg: &PgDb, invoices: &[NewInvoice]) -> Result<Vec<i64>, DbError> {
+    let mut tx = pg.pool.begin().await?;
     let mut ids = Vec::with_capacity(invoices.len());
     for inv in invoices {
         let id: i64 = sqlx::query_scalar(include_str!("sql/invoice_insert.sql"))
@@ -23,7 +24,7 @@ pub(super) async fn insert(pool: &PgPool, invoices: &[NewInvoice]) -> Result<Vec
             .bind(inv.amount_cents)
             .bind(&inv.currency)
             .bind(inv.due_in_days)
-            .fetch_one(&mut *tx)
+            .fetch_one(In(&mut tx, pg.mode))
             .await?;
         ids.push(id);
     }
@@ -31,10 +32,10 @@ pub(super) async fn insert(pool: &PgPool, invoices: &[NewInvoice]) -> Result<Vec
     Ok(ids)
 }
 
-pub(super) async fn get(pool: &PgPool, id: i64) -> Result<Option<Invoice>, DbError> {
+pub(super) async fn get(pg: &PgDb, id: i64) -> Result<Option<Invoice>, DbError> {
     let row = sqlx::query(include_str!("sql/invoice_get.sql"))
         .bind(id)
-        .fetch_optional(pool)
+        .fetch_optional(pg.on())
         .await?;
     row.map(|r: sqlx::postgres::PgRow| -> Result<Invoice, DbError> {
         Ok(Invoice {
@@ -55,33 +56,36 @@ pub(super) async fn get(pool: &PgPool, id: i64) -> Result<Option<Invoice>, DbErr
     .transpose()
 }
 
-pub(super) async fn ids(pool: &PgPool, sql: &'static str, days: i32) -> Result<Vec<i64>, DbError> {
-    Ok(sqlx::query_scalar(sql).bind(days).fetch_all(pool).await?)
+pub(super) async fn ids(pg: &PgDb, sql: &'static str, days: i32) -> Result<Vec<i64>, DbError> {
+    Ok(sqlx::query_scalar(sql)
+        .bind(days)
+        .fetch_all(pg.on())
+        .await?)
 }
 
-pub(super) async fn mark_sending(pool: &PgPool, id: i64, token: i64) -> Result<Fenced, DbError> {
-    let mut tx = pool.begin().await?;
+pub(super) async fn mark_sending(pg: &PgDb, id: i64, token: i64) -> Result<Fenced, DbError> {
+    let mut tx = pg.pool.begin().await?;
     let row = sqlx::query(include_str!("sql/invoice_mark_sending.sql"))
         .bind(id)
         .bind(token)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(In(&mut tx, pg.mode))
         .await?;
     tx.commit().await?;
     Ok(fenced(row))
 }
 
 pub(super) async fn mark_sent_and_complete(
-    pool: &PgPool,
+    pg: &PgDb,
     id: i64,
     charge_id: &str,
     fence: Fence,
 ) -> Result<Fenced, DbError> {
-    let mut tx = pool.begin().await?;
+    let mut tx = pg.pool.begin().await?;
     let row = sqlx::query(include_str!("sql/invoice_mark_sent.sql"))
         .bind(id)
         .bind(fence.fence)
         .bind(charge_id)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(In(&mut tx, pg.mode))
         .await?;
     if row.is_none() {
         tx.rollback().await?;
@@ -101,34 +105,34 @@ pub(super) async fn mark_sent_and_complete(
 }
 
 pub(super) async fn mark_failed(
-    pool: &PgPool,
+    pg: &PgDb,
     id: i64,
     token: i64,
     reason: &str,
 ) -> Result<Fenced, DbError> {
-    let mut tx = pool.begin().await?;
+    let mut tx = pg.pool.begin().await?;
     let row = sqlx::query(include_str!("sql/invoice_mark_failed.sql"))
         .bind(id)
         .bind(token)
         .bind(reason)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(In(&mut tx, pg.mode))
         .await?;
     tx.commit().await?;
     Ok(fenced(row))
 }
 
-pub(super) async fn status_counts(pool: &PgPool) -> Result<Vec<(String, i64)>, DbError> {
+pub(super) async fn status_counts(pg: &PgDb) -> Result<Vec<(String, i64)>, DbError> {
     let rows = sqlx::query(include_str!("sql/invoice_status_counts.sql"))
-        .fetch_all(pool)
+        .fetch_all(pg.on())
         .await?;
     rows.iter()
         .map(|r| Ok((r.try_get("status")?, r.try_get("n")?)))
         .collect()
 }
 
-pub(super) async fn all(pool: &PgPool) -> Result<Vec<(i64, String, Option<String>)>, DbError> {
+pub(super) async fn all(pg: &PgDb) -> Result<Vec<(i64, String, Option<String>)>, DbError> {
     let rows = sqlx::query(include_str!("sql/invoices_all.sql"))
-        .fetch_all(pool)
+        .fetch_all(pg.on())
         .await?;
     rows.iter()
         .map(|r| {
@@ -141,16 +145,12 @@ pub(super) async fn all(pool: &PgPool) -> Result<Vec<(i64, String, Option<String
         .collect()
 }
 
-pub(super) async fn naive_mark_sent(
-    pool: &PgPool,
-    id: i64,
-    charge_id: &str,
-) -> Result<(), DbError> {
-    let mut tx = pool.begin().await?;
+pub(super) async fn naive_mark_sent(pg: &PgDb, id: i64, charge_id: &str) -> Result<(), DbError> {
+    let mut tx = pg.pool.begin().await?;
     sqlx::query(include_str!("sql/naive_mark_sent.sql"))
         .bind(id)
         .bind(charge_id)
-        .execute(&mut *tx)
+        .execute(In(&mut tx, pg.mode))
         .await?;
     tx.commit().await?;
     Ok(())

@@ -36,6 +36,17 @@ impl PgJobListener {
             .await?;
         Ok(PgJobListener { listener })
     }
+
+    /// Listens over a connection of its own to `options` (PostgreSQL itself,
+    /// when the pool goes through a transaction pooler that cannot keep a
+    /// LISTEN); it reconnects there after an error.
+    pub async fn connect_direct(options: &sqlx::postgres::PgConnectOptions) -> Result<Self> {
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(std::time::Duration::from_secs(10))
+            .connect_lazy_with(options.clone());
+        Self::connect(&pool).await
+    }
 }
 
 #[async_trait]

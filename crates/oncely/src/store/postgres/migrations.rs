@@ -1,7 +1,7 @@
 //! PostgreSQL migrations: embedded, applied in one transaction under an
 //! advisory lock so that servers migrating at once do not race.
 
-use sqlx::PgPool;
+use super::pooled::{In, On};
 
 use crate::error::{Error, Result};
 use crate::store::migration::{compare, latest, Migration};
@@ -57,32 +57,32 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
 ];
 
 /// Fails unless the schema is at the newest embedded version.
-pub(crate) async fn check(pool: &PgPool) -> Result<()> {
+pub(crate) async fn check(on: On<'_>) -> Result<()> {
     let exists: i64 = sqlx::query_scalar(include_str!("sql/migrations_table_exists.sql"))
-        .fetch_one(pool)
+        .fetch_one(on)
         .await?;
     let found: i64 = if exists == 0 {
         0
     } else {
         sqlx::query_scalar(include_str!("sql/migrations_current.sql"))
-            .fetch_one(pool)
+            .fetch_one(on)
             .await?
     };
     compare(found, latest(MIGRATIONS))
 }
 
 /// Applies the missing migrations in one transaction.
-pub(crate) async fn apply(pool: &PgPool) -> Result<MigrationReport> {
+pub(crate) async fn apply(on: On<'_>) -> Result<MigrationReport> {
     let supported = latest(MIGRATIONS);
-    let mut tx = pool.begin().await?;
+    let mut tx = on.pool.begin().await?;
     sqlx::query(include_str!("sql/migrations_lock.sql"))
-        .execute(&mut *tx)
+        .execute(In(&mut tx, on.mode))
         .await?;
     sqlx::raw_sql(include_str!("sql/migrations_bootstrap.sql"))
-        .execute(&mut *tx)
+        .execute(In(&mut tx, on.mode))
         .await?;
     let from: i64 = sqlx::query_scalar(include_str!("sql/migrations_current.sql"))
-        .fetch_one(&mut *tx)
+        .fetch_one(In(&mut tx, on.mode))
         .await?;
     if from > supported {
         return Err(Error::SchemaTooNew {
@@ -92,11 +92,13 @@ pub(crate) async fn apply(pool: &PgPool) -> Result<MigrationReport> {
     }
     let mut applied = Vec::new();
     for migration in MIGRATIONS.iter().filter(|m| m.version > from) {
-        sqlx::raw_sql(migration.sql).execute(&mut *tx).await?;
+        sqlx::raw_sql(migration.sql)
+            .execute(In(&mut tx, on.mode))
+            .await?;
         sqlx::query(include_str!("sql/migrations_record.sql"))
             .bind(migration.version)
             .bind(migration.name)
-            .execute(&mut *tx)
+            .execute(In(&mut tx, on.mode))
             .await?;
         applied.push(migration.version);
     }

@@ -11,6 +11,7 @@ mod migrations;
 mod notifier;
 mod operator;
 mod periodic;
+pub mod pooled;
 mod rows;
 mod workers;
 
@@ -36,6 +37,7 @@ pub use listener::PgJobListener;
 const WARM_CONNECTIONS: u32 = 3;
 use notifier::Notifier;
 pub use notifier::NOTIFY_EVERY;
+use pooled::{Held, In, Mode, On};
 
 /// How long the first connection may take before connecting fails.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -50,6 +52,10 @@ pub struct PgDriver {
     notifier: std::sync::Arc<Notifier>,
     /// Several hosts behind the URL: where writes go, and where they went.
     hosts: Option<std::sync::Arc<hosts::Hosts>>,
+    /// Straight to the server, or behind a transaction pooler.
+    mode: Mode,
+    /// Where LISTEN connects when it cannot go through the pool.
+    listen: Option<PgConnectOptions>,
 }
 
 impl PgDriver {
@@ -62,6 +68,28 @@ impl PgDriver {
     /// cannot be reached fails within [`CONNECT_TIMEOUT`], naming its address
     /// and the cause ([`crate::Error::Connect`]).
     pub async fn connect_with_pool_size(url: &str, size: u32) -> Result<Self> {
+        let (url, pooler) = pooled::take_settings(url)?;
+        let mut driver = Self::connect_hosts(&url, size).await?;
+        driver.mode = pooler.mode;
+        if let Some((host, port)) = pooler.listen {
+            let base = driver.pool.connect_options();
+            driver.listen = Some((*base).clone().host(&host).port(port));
+        }
+        if driver.mode == Mode::Transaction {
+            tracing::info!(
+                listen = driver.listen.is_some(),
+                "behind a transaction pooler: unnamed statements, one transaction each{}",
+                if driver.listen.is_some() {
+                    ""
+                } else {
+                    "; workers poll (no LISTEN)"
+                }
+            );
+        }
+        Ok(driver)
+    }
+
+    async fn connect_hosts(url: &str, size: u32) -> Result<Self> {
         let candidates = hosts::split(url)?
             .iter()
             .map(|one| {
@@ -153,6 +181,8 @@ impl PgDriver {
             pool,
             notifier: Default::default(),
             hosts: Some(hosts),
+            mode: Mode::Direct,
+            listen: None,
         })
     }
 
@@ -162,7 +192,15 @@ impl PgDriver {
             pool,
             notifier: Default::default(),
             hosts: None,
+            mode: Mode::Direct,
+            listen: None,
         }
+    }
+
+    /// Straight to the server, or behind a transaction pooler (URL
+    /// `?pooler=transaction`).
+    pub fn pooler_mode(&self) -> Mode {
+        self.mode
     }
 
     /// The connection pool, for applications that keep their own tables in
@@ -171,14 +209,27 @@ impl PgDriver {
         &self.pool
     }
 
+    /// The pool as an executor, as [`Mode`] wants statements run: an
+    /// application sharing oncely's pool runs its own statements through it
+    /// (and [`pooled::In`] on its transactions) to work behind a
+    /// transaction pooler too.
+    pub fn on(&self) -> On<'_> {
+        On {
+            pool: &self.pool,
+            mode: self.mode,
+        }
+    }
+
     async fn fenced(
         &self,
         sql: &'static str,
         fence: Fence,
         extra: Extra<'_>,
     ) -> Result<PgRowValue> {
-        let mut conn = self.pool.acquire().await?;
-        fenced_on(&mut conn, sql, fence, extra).await
+        let mut held = Held::take(&self.pool, self.mode).await?;
+        let value = fenced_on(held.conn(), self.mode, sql, fence, extra).await?;
+        held.done().await?;
+        Ok(value)
     }
 
     /// Runs a claim statement (normal, or in-doubt with `reconcile`); jobs in
@@ -208,13 +259,13 @@ impl PgDriver {
         let rows = if reconcile.is_none() {
             let mut tx = self.pool.begin().await?;
             sqlx::query(include_str!("sql/claim_plan.sql"))
-                .execute(&mut *tx)
+                .execute(In(&mut tx, self.mode))
                 .await?;
-            let rows = query.fetch_all(&mut *tx).await?;
+            let rows = query.fetch_all(In(&mut tx, self.mode)).await?;
             tx.commit().await?;
             rows
         } else {
-            query.fetch_all(&self.pool).await?
+            query.fetch_all(self.on()).await?
         };
         let (jobs, unreadable) = decode::split_claimed(&rows, rows::job, rows::fence)?;
         for (fence, reason) in unreadable {
@@ -223,7 +274,7 @@ impl PgDriver {
                 .bind(fence.job_id)
                 .bind(fence.fence)
                 .bind(&reason)
-                .fetch_optional(&self.pool)
+                .fetch_optional(self.on())
                 .await?;
         }
         Ok(jobs)
@@ -270,11 +321,12 @@ enum PgRowValue {
 
 async fn fenced_on(
     conn: &mut PgConnection,
+    mode: Mode,
     sql: &'static str,
     fence: Fence,
     extra: Extra<'_>,
 ) -> Result<PgRowValue> {
-    let row = fenced_row(conn, sql, fence, extra).await?;
+    let row = fenced_row(conn, mode, sql, fence, extra).await?;
     if let Ok(text) = row.try_get::<String, _>(0) {
         Ok(PgRowValue::Text(text))
     } else {
@@ -286,6 +338,7 @@ async fn fenced_on(
 /// job's current state and token.
 async fn fenced_row(
     conn: &mut PgConnection,
+    mode: Mode,
     sql: &'static str,
     fence: Fence,
     extra: Extra<'_>,
@@ -299,12 +352,12 @@ async fn fenced_row(
         Extra::TextSecondsFlag(t, s, b) => query.bind(t).bind(s).bind(b),
         Extra::Flags(a, b) => query.bind(a).bind(b),
     };
-    match query.fetch_optional(&mut *conn).await? {
+    match query.fetch_optional(In(conn, mode)).await? {
         Some(row) => Ok(row),
         None => {
             let current = sqlx::query(include_str!("sql/job_fence_state.sql"))
                 .bind(fence.job_id)
-                .fetch_optional(&mut *conn)
+                .fetch_optional(In(conn, mode))
                 .await?
                 .map(|r| -> Result<(String, i64)> { Ok((r.try_get(0)?, r.try_get(1)?)) })
                 .transpose()?;
@@ -324,10 +377,11 @@ fn returned_state(fence: Fence, value: PgRowValue) -> Result<JobState> {
 }
 
 /// Inserts a job inside the caller's transaction: it exists (and wakes
-/// workers) only if that transaction commits.
+/// workers) only if that transaction commits. Its statements are unnamed, so
+/// it works behind a transaction-pooling PgBouncer too.
 pub async fn insert_tx(conn: &mut PgConnection, job: &NewJob) -> Result<InsertOutcome> {
     let args = job.validate()?;
-    insert_on(conn, job, args, None).await
+    insert_on(conn, Mode::Transaction, job, args, None).await
 }
 
 /// Inserts a validated job (`args` serialized) on `conn`. An available job
@@ -335,6 +389,7 @@ pub async fn insert_tx(conn: &mut PgConnection, job: &NewJob) -> Result<InsertOu
 /// notifier says the queue is due.
 async fn insert_on(
     conn: &mut PgConnection,
+    mode: Mode,
     job: &NewJob,
     args: String,
     notifier: Option<&Notifier>,
@@ -351,12 +406,12 @@ async fn insert_on(
         .bind(job.stored_at_most_once())
         .bind(job.timeout_ms())
         .bind(job.reconcilable)
-        .fetch_optional(&mut *conn)
+        .fetch_optional(In(conn, mode))
         .await?;
     if let Some(row) = inserted {
         let job = rows::job(&row)?;
         if job.state == JobState::Available && notifier.is_none_or(|n| n.due(&job.queue)) {
-            notifier::notify(conn, &job.queue).await?;
+            notifier::notify(conn, mode, &job.queue).await?;
         }
         return Ok(InsertOutcome {
             job,
@@ -366,7 +421,7 @@ async fn insert_on(
     let key = job.unique_key.as_deref().unwrap_or_default();
     let existing = sqlx::query(include_str!("sql/job_get_by_unique_key.sql"))
         .bind(key)
-        .fetch_optional(&mut *conn)
+        .fetch_optional(In(conn, mode))
         .await?;
     match existing {
         Some(row) => Ok(InsertOutcome {
@@ -381,10 +436,12 @@ async fn insert_on(
 }
 
 /// Completes the attempt inside the caller's transaction, so the
-/// application's own writes and the completion commit together or not at all.
+/// application's own writes and the completion commit together or not at
+/// all. Its statements are unnamed (works behind a transaction pooler).
 pub async fn complete_tx(conn: &mut PgConnection, fence: Fence) -> Result<()> {
     fenced_on(
         conn,
+        Mode::Transaction,
         include_str!("sql/job_complete.sql"),
         fence,
         Extra::None,
@@ -400,16 +457,16 @@ impl Driver for PgDriver {
     }
 
     async fn migrate(&self) -> Result<MigrationReport> {
-        migrations::apply(&self.pool).await
+        migrations::apply(self.on()).await
     }
 
     async fn check_schema(&self) -> Result<()> {
-        migrations::check(&self.pool).await
+        migrations::check(self.on()).await
     }
 
     async fn db_now(&self) -> Result<DateTime<Utc>> {
         Ok(sqlx::query_scalar(include_str!("sql/db_now.sql"))
-            .fetch_one(&self.pool)
+            .fetch_one(self.on())
             .await?)
     }
 
@@ -419,14 +476,20 @@ impl Driver for PgDriver {
         // A conflicting holder can finish between our insert and our read;
         // then the insert is tried again.
         for _ in 0..3 {
-            let mut conn = self.pool.acquire().await?;
-            match insert_on(&mut conn, job, args.clone(), notifier).await {
+            let mut held = Held::take(&self.pool, self.mode).await?;
+            match insert_on(held.conn(), self.mode, job, args.clone(), notifier).await {
                 Err(crate::Error::CorruptRow { id: None, .. }) => continue,
-                other => return other,
+                Err(e) => return Err(e),
+                Ok(outcome) => {
+                    held.done().await?;
+                    return Ok(outcome);
+                }
             }
         }
-        let mut conn = self.pool.acquire().await?;
-        insert_on(&mut conn, job, args, notifier).await
+        let mut held = Held::take(&self.pool, self.mode).await?;
+        let outcome = insert_on(held.conn(), self.mode, job, args, notifier).await?;
+        held.done().await?;
+        Ok(outcome)
     }
 
     async fn job_insert_many(&self, jobs: &[NewJob]) -> Result<u64> {
@@ -466,7 +529,7 @@ impl Driver for PgDriver {
                     .collect::<Vec<Option<i64>>>(),
             )
             .bind(jobs.iter().map(|j| j.reconcilable).collect::<Vec<bool>>())
-            .fetch_all(&self.pool)
+            .fetch_all(self.on())
             .await?;
         if !inserted.is_empty() {
             // Wake the queues that got jobs to run now (unique-key skips aside).
@@ -478,12 +541,13 @@ impl Driver for PgDriver {
                 .collect();
             queues.sort_unstable();
             queues.dedup();
-            let mut conn = self.pool.acquire().await?;
+            let mut held = Held::take(&self.pool, self.mode).await?;
             for queue in queues {
                 if self.notifier.due(queue) {
-                    notifier::notify(&mut conn, queue).await?;
+                    notifier::notify(held.conn(), self.mode, queue).await?;
                 }
             }
+            held.done().await?;
         }
         Ok(inserted.len() as u64)
     }
@@ -494,14 +558,16 @@ impl Driver for PgDriver {
     }
 
     async fn job_heartbeat(&self, fence: Fence, lease: Duration) -> Result<super::Heartbeat> {
-        let mut conn = self.pool.acquire().await?;
+        let mut held = Held::take(&self.pool, self.mode).await?;
         let row = fenced_row(
-            &mut conn,
+            held.conn(),
+            self.mode,
             include_str!("sql/job_heartbeat.sql"),
             fence,
             Extra::Seconds(lease.as_secs_f64()),
         )
         .await?;
+        held.done().await?;
         Ok(super::Heartbeat {
             lease_expires_at: row.try_get("lease_expires_at")?,
             cancel_requested: row.try_get("cancel_requested")?,
@@ -546,7 +612,7 @@ impl Driver for PgDriver {
         let done: Vec<i64> = sqlx::query_scalar(include_str!("sql/job_complete_many.sql"))
             .bind(fences.iter().map(|f| f.job_id).collect::<Vec<i64>>())
             .bind(fences.iter().map(|f| f.fence).collect::<Vec<i64>>())
-            .fetch_all(&self.pool)
+            .fetch_all(self.on())
             .await?;
         let done: std::collections::HashSet<i64> = done.into_iter().collect();
         // One query explains every completion that took no effect.
@@ -559,7 +625,7 @@ impl Driver for PgDriver {
         if !refused.is_empty() {
             let rows = sqlx::query(include_str!("sql/job_fence_states.sql"))
                 .bind(&refused)
-                .fetch_all(&self.pool)
+                .fetch_all(self.on())
                 .await?;
             for row in rows {
                 let id: i64 = row.try_get("id")?;
@@ -620,7 +686,7 @@ impl Driver for PgDriver {
         Ok(sqlx::query_scalar(include_str!("sql/job_unclaim_many.sql"))
             .bind(fences.iter().map(|f| f.job_id).collect::<Vec<i64>>())
             .bind(fences.iter().map(|f| f.fence).collect::<Vec<i64>>())
-            .fetch_all(&self.pool)
+            .fetch_all(self.on())
             .await?)
     }
 
@@ -638,7 +704,7 @@ impl Driver for PgDriver {
     async fn job_rescue_expired(&self, limit: u32) -> Result<RescueReport> {
         let states: Vec<String> = sqlx::query_scalar(include_str!("sql/job_rescue_expired.sql"))
             .bind(i64::from(limit))
-            .fetch_all(&self.pool)
+            .fetch_all(self.on())
             .await?;
         let mut report = RescueReport::default();
         for raw in states {
@@ -697,26 +763,28 @@ impl Driver for PgDriver {
         Ok(sqlx::query_scalar(include_str!("sql/step_get.sql"))
             .bind(job_id)
             .bind(name)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.on())
             .await?)
     }
 
     async fn step_put(&self, fence: Fence, name: &str, result: &serde_json::Value) -> Result<()> {
         let text = result.to_string();
-        let mut conn = self.pool.acquire().await?;
+        let mut held = Held::take(&self.pool, self.mode).await?;
+        let conn = held.conn();
         let stored = sqlx::query(include_str!("sql/step_put.sql"))
             .bind(fence.job_id)
             .bind(fence.fence)
             .bind(name)
             .bind(text)
-            .fetch_optional(&mut *conn)
+            .fetch_optional(In(conn, self.mode))
             .await?;
         if stored.is_some() {
+            held.done().await?;
             return Ok(());
         }
         let current = sqlx::query(include_str!("sql/job_fence_state.sql"))
             .bind(fence.job_id)
-            .fetch_optional(&mut *conn)
+            .fetch_optional(In(conn, self.mode))
             .await?
             .map(|r| -> Result<(String, i64, i64)> {
                 Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?))
@@ -742,7 +810,7 @@ impl Driver for PgDriver {
             // effort: the heartbeat still finds the request).
             if let Err(error) = sqlx::query(include_str!("sql/job_cancel_notify.sql"))
                 .bind(id.to_string())
-                .execute(&self.pool)
+                .execute(self.on())
                 .await
             {
                 tracing::warn!(job = id, %error, "cancel requested; its worker will see it at its next heartbeat");
@@ -760,7 +828,7 @@ impl Driver for PgDriver {
     async fn job_get(&self, id: i64) -> Result<Option<Job>> {
         sqlx::query(include_str!("sql/job_get.sql"))
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.on())
             .await?
             .map(|row| rows::job(&row))
             .transpose()
@@ -774,7 +842,7 @@ impl Driver for PgDriver {
             .bind(filter.before_id)
             .bind(filter.text.as_deref())
             .bind(i64::from(filter.limit.unwrap_or(100)))
-            .fetch_all(&self.pool)
+            .fetch_all(self.on())
             .await?
             .iter()
             .map(rows::job)
@@ -783,7 +851,7 @@ impl Driver for PgDriver {
 
     async fn queue_counts(&self) -> Result<Vec<QueueCount>> {
         let rows = sqlx::query(include_str!("sql/queue_counts.sql"))
-            .fetch_all(&self.pool)
+            .fetch_all(self.on())
             .await?;
         rows.iter()
             .map(|row| {
@@ -830,19 +898,19 @@ impl Driver for PgDriver {
     }
 
     async fn schedule_upsert(&self, schedule: &crate::schedule::Schedule) -> Result<()> {
-        periodic::upsert(&self.pool, schedule).await
+        periodic::upsert(self.on(), schedule).await
     }
 
     async fn schedule_remove(&self, name: &str) -> Result<bool> {
-        periodic::remove(&self.pool, name).await
+        periodic::remove(self.on(), name).await
     }
 
     async fn schedule_list(&self) -> Result<crate::schedule::ScheduleListing> {
-        periodic::list(&self.pool).await
+        periodic::list(self.on()).await
     }
 
     async fn schedule_fire(&self, params: &super::FireParams<'_>) -> Result<Option<i64>> {
-        periodic::fire(&self.pool, params).await
+        periodic::fire(self.on(), params).await
     }
 
     async fn schedule_advance(
@@ -852,7 +920,7 @@ impl Driver for PgDriver {
         next_period: Option<DateTime<Utc>>,
         term: &super::LeaderTerm,
     ) -> Result<()> {
-        periodic::advance(&self.pool, name, last_period, next_period, term).await
+        periodic::advance(self.on(), name, last_period, next_period, term).await
     }
 
     async fn leader_attempt_elect(
@@ -860,15 +928,15 @@ impl Driver for PgDriver {
         leader_id: &str,
         ttl: Duration,
     ) -> Result<Option<super::LeaderTerm>> {
-        periodic::elect(&self.pool, leader_id, ttl).await
+        periodic::elect(self.on(), leader_id, ttl).await
     }
 
     async fn leader_resign(&self, term: &super::LeaderTerm) -> Result<bool> {
-        periodic::resign(&self.pool, term).await
+        periodic::resign(self.on(), term).await
     }
 
     async fn leader_get(&self) -> Result<Option<super::LeaderTerm>> {
-        periodic::get_leader(&self.pool).await
+        periodic::get_leader(self.on()).await
     }
 
     async fn job_prune(
@@ -876,7 +944,7 @@ impl Driver for PgDriver {
         params: &super::PruneParams,
         term: &super::LeaderTerm,
     ) -> Result<u64> {
-        periodic::prune(&self.pool, params, term).await
+        periodic::prune(self.on(), params, term).await
     }
 
     async fn firing_prune(
@@ -885,7 +953,7 @@ impl Driver for PgDriver {
         batch: u32,
         term: &super::LeaderTerm,
     ) -> Result<u64> {
-        periodic::prune_firings(&self.pool, older_than, batch, term).await
+        periodic::prune_firings(self.on(), older_than, batch, term).await
     }
 
     async fn ensure_primary(&self) -> Result<super::PrimaryCheck> {
@@ -893,7 +961,7 @@ impl Driver for PgDriver {
             return Ok(super::PrimaryCheck::SingleServer);
         };
         let check =
-            sqlx::query_scalar::<_, bool>("SELECT pg_is_in_recovery()").fetch_one(&self.pool);
+            sqlx::query_scalar::<_, bool>("SELECT pg_is_in_recovery()").fetch_one(self.on());
         if let Ok(Ok(false)) = tokio::time::timeout(hosts::POOL_CHECK_TIMEOUT, check).await {
             return Ok(super::PrimaryCheck::Unchanged);
         }
@@ -922,32 +990,32 @@ impl Driver for PgDriver {
 
     async fn epoch_settle(&self) -> Result<Option<super::EpochSettled>> {
         let unsettled: bool = sqlx::query_scalar(include_str!("sql/epoch_unsettled.sql"))
-            .fetch_one(&self.pool)
+            .fetch_one(self.on())
             .await?;
         if !unsettled {
             return Ok(None);
         }
         let mut tx = self.pool.begin().await?;
         sqlx::query(include_str!("sql/epoch_lock.sql"))
-            .execute(&mut *tx)
+            .execute(In(&mut tx, self.mode))
             .await?;
         let still: bool = sqlx::query_scalar(include_str!("sql/epoch_unsettled.sql"))
-            .fetch_one(&mut *tx)
+            .fetch_one(In(&mut tx, self.mode))
             .await?;
         if !still {
             tx.rollback().await?;
             return Ok(None);
         }
         let epoch: i64 = sqlx::query_scalar(include_str!("sql/epoch_current.sql"))
-            .fetch_one(&mut *tx)
+            .fetch_one(In(&mut tx, self.mode))
             .await?;
         let held: i64 = sqlx::query_scalar(include_str!("sql/epoch_hold.sql"))
             .bind(epoch)
-            .fetch_one(&mut *tx)
+            .fetch_one(In(&mut tx, self.mode))
             .await?;
         sqlx::query(include_str!("sql/epoch_record.sql"))
             .bind(held)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(In(&mut tx, self.mode))
             .await?;
         tx.commit().await?;
         Ok(Some(super::EpochSettled {
@@ -957,6 +1025,11 @@ impl Driver for PgDriver {
     }
 
     async fn listen(&self) -> Result<Option<Box<dyn super::JobListener>>> {
-        Ok(Some(Box::new(PgJobListener::connect(&self.pool).await?)))
+        match (&self.listen, self.mode) {
+            (Some(direct), _) => Ok(Some(Box::new(PgJobListener::connect_direct(direct).await?))),
+            // A transaction pooler cannot keep a LISTEN: workers poll.
+            (None, Mode::Transaction) => Ok(None),
+            (None, Mode::Direct) => Ok(Some(Box::new(PgJobListener::connect(&self.pool).await?))),
+        }
     }
 }

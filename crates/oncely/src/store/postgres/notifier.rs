@@ -47,10 +47,10 @@ impl Notifier {
 
 /// Notifies the workers listening for `queue`, inside the caller's
 /// transaction (delivered when it commits).
-pub(crate) async fn notify(conn: &mut PgConnection, queue: &str) -> Result<()> {
+pub(crate) async fn notify(conn: &mut PgConnection, mode: super::Mode, queue: &str) -> Result<()> {
     sqlx::query(include_str!("sql/job_notify.sql"))
         .bind(queue)
-        .execute(conn)
+        .execute(super::In(conn, mode))
         .await?;
     Ok(())
 }

@@ -4,8 +4,9 @@
 //! Invariant: an action and its log line commit in one transaction; a refused
 //! action rolls back and records nothing.
 
+use super::pooled::In;
 use sqlx::postgres::PgRow;
-use sqlx::{PgConnection, Row};
+use sqlx::Row;
 
 use super::{rows, PgDriver};
 use crate::error::Result;
@@ -36,14 +37,14 @@ pub(super) async fn job_write(
     if let JobWrite::Resolve(state, note) = write {
         query = query.bind(state).bind(note);
     }
-    let row = query.fetch_optional(&mut *tx).await?;
+    let row = query.fetch_optional(In(&mut tx, d.mode)).await?;
     let Some(row) = row else {
         tx.rollback().await?;
         return Err(d.refusal(id, refused).await?);
     };
     let job = rows::job(&row)?;
     log(
-        &mut tx,
+        In(&mut tx, d.mode),
         by,
         action,
         Some(id),
@@ -69,12 +70,12 @@ pub(super) async fn queue_write(
             .bind(queue)
             .bind(&by.actor)
             .bind(&by.reason)
-            .fetch_one(&mut *tx)
+            .fetch_one(In(&mut tx, d.mode))
             .await?
     } else {
         sqlx::query(include_str!("sql/queue_resume.sql"))
             .bind(queue)
-            .fetch_one(&mut *tx)
+            .fetch_one(In(&mut tx, d.mode))
             .await?
     };
     let state = queue_state(&row)?;
@@ -83,13 +84,13 @@ pub(super) async fn queue_write(
     } else {
         ("resume", "running")
     };
-    log(&mut tx, by, action, None, Some(queue), outcome).await?;
+    log(In(&mut tx, d.mode), by, action, None, Some(queue), outcome).await?;
     tx.commit().await?;
     Ok(state)
 }
 
 async fn log(
-    conn: &mut PgConnection,
+    conn: In<'_>,
     by: &Decision,
     action: &str,
     job_id: Option<i64>,
@@ -103,7 +104,7 @@ async fn log(
         .bind(queue)
         .bind(&by.reason)
         .bind(outcome)
-        .execute(&mut *conn)
+        .execute(conn)
         .await?;
     Ok(())
 }
@@ -111,7 +112,7 @@ async fn log(
 /// Every queue with a pause record.
 pub(super) async fn queue_states(d: &PgDriver) -> Result<Vec<QueueState>> {
     sqlx::query(include_str!("sql/queue_states.sql"))
-        .fetch_all(&d.pool)
+        .fetch_all(d.on())
         .await?
         .iter()
         .map(queue_state)
@@ -124,7 +125,7 @@ pub(super) async fn actions(d: &PgDriver, filter: &ActionFilter) -> Result<Vec<O
         .bind(filter.job_id)
         .bind(filter.queue.as_deref())
         .bind(i64::from(filter.limit.unwrap_or(100)))
-        .fetch_all(&d.pool)
+        .fetch_all(d.on())
         .await?
         .iter()
         .map(|row| {
@@ -146,7 +147,7 @@ pub(super) async fn actions(d: &PgDriver, filter: &ActionFilter) -> Result<Vec<O
 pub(super) async fn steps(d: &PgDriver, job_id: i64) -> Result<Vec<StepRecord>> {
     sqlx::query(include_str!("sql/step_list.sql"))
         .bind(job_id)
-        .fetch_all(&d.pool)
+        .fetch_all(d.on())
         .await?
         .iter()
         .map(|row| {
@@ -164,7 +165,7 @@ pub(super) async fn steps(d: &PgDriver, job_id: i64) -> Result<Vec<StepRecord>> 
 pub(super) async fn throughput(d: &PgDriver, minutes: u32) -> Result<Vec<MinuteCount>> {
     sqlx::query(include_str!("sql/job_throughput.sql"))
         .bind(i32::try_from(minutes).unwrap_or(i32::MAX))
-        .fetch_all(&d.pool)
+        .fetch_all(d.on())
         .await?
         .iter()
         .map(|row| {

@@ -1,9 +1,10 @@
 //! PostgreSQL verbs of schedules, leader election and pruning.
 
+use super::pooled::{In, On};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use sqlx::{PgPool, Row};
+use sqlx::Row;
 
 use super::insert_tx;
 use crate::error::{Error, Result};
@@ -15,7 +16,7 @@ fn json_text(value: &impl serde::Serialize) -> Result<String> {
         .map_err(|e| Error::Invalid(crate::ValidationError::Schedule(e.to_string())))
 }
 
-pub(super) async fn upsert(pool: &PgPool, s: &Schedule) -> Result<()> {
+pub(super) async fn upsert(on: On<'_>, s: &Schedule) -> Result<()> {
     s.validate()?;
     sqlx::query(include_str!("sql/schedule_upsert.sql"))
         .bind(&s.name)
@@ -27,22 +28,22 @@ pub(super) async fn upsert(pool: &PgPool, s: &Schedule) -> Result<()> {
         .bind(s.max_attempts)
         .bind(json_text(&s.catch_up)?)
         .bind(s.reconcilable)
-        .execute(pool)
+        .execute(on)
         .await?;
     Ok(())
 }
 
-pub(super) async fn remove(pool: &PgPool, name: &str) -> Result<bool> {
+pub(super) async fn remove(on: On<'_>, name: &str) -> Result<bool> {
     Ok(sqlx::query(include_str!("sql/schedule_remove.sql"))
         .bind(name)
-        .fetch_optional(pool)
+        .fetch_optional(on)
         .await?
         .is_some())
 }
 
-pub(super) async fn list(pool: &PgPool) -> Result<ScheduleListing> {
+pub(super) async fn list(on: On<'_>) -> Result<ScheduleListing> {
     let rows = sqlx::query(include_str!("sql/schedule_list.sql"))
-        .fetch_all(pool)
+        .fetch_all(on)
         .await?;
     let mut listing = ScheduleListing::default();
     for row in &rows {
@@ -86,24 +87,24 @@ fn lost(term: &LeaderTerm) -> Error {
     }
 }
 
-async fn holds(pool: &PgPool, term: &LeaderTerm) -> Result<bool> {
-    Ok(get_leader(pool)
+async fn holds(on: On<'_>, term: &LeaderTerm) -> Result<bool> {
+    Ok(get_leader(on)
         .await?
         .is_some_and(|l| l.leader_id == term.leader_id && l.term == term.term))
 }
 
-pub(super) async fn fire(pool: &PgPool, p: &FireParams<'_>) -> Result<Option<i64>> {
-    let mut tx = pool.begin().await?;
+pub(super) async fn fire(on: On<'_>, p: &FireParams<'_>) -> Result<Option<i64>> {
+    let mut tx = on.pool.begin().await?;
     let recorded = sqlx::query(include_str!("sql/schedule_firing_insert.sql"))
         .bind(p.schedule)
         .bind(p.period_start)
         .bind(&p.term.leader_id)
         .bind(p.term.term)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(In(&mut tx, on.mode))
         .await?;
     if recorded.is_none() {
         tx.rollback().await?;
-        return if holds(pool, p.term).await? {
+        return if holds(on, p.term).await? {
             Ok(None)
         } else {
             Err(lost(p.term))
@@ -114,14 +115,14 @@ pub(super) async fn fire(pool: &PgPool, p: &FireParams<'_>) -> Result<Option<i64
         .bind(p.schedule)
         .bind(p.period_start)
         .bind(job.id)
-        .execute(&mut *tx)
+        .execute(In(&mut tx, on.mode))
         .await?;
     tx.commit().await?;
     Ok(Some(job.id))
 }
 
 pub(super) async fn advance(
-    pool: &PgPool,
+    on: On<'_>,
     name: &str,
     last: DateTime<Utc>,
     next: Option<DateTime<Utc>>,
@@ -133,9 +134,9 @@ pub(super) async fn advance(
         .bind(next)
         .bind(&term.leader_id)
         .bind(term.term)
-        .fetch_optional(pool)
+        .fetch_optional(on)
         .await?;
-    if row.is_none() && !holds(pool, term).await? {
+    if row.is_none() && !holds(on, term).await? {
         return Err(lost(term));
     }
     Ok(())
@@ -151,54 +152,54 @@ fn leader_row(row: &sqlx::postgres::PgRow) -> Result<LeaderTerm> {
 }
 
 pub(super) async fn elect(
-    pool: &PgPool,
+    on: On<'_>,
     leader_id: &str,
     ttl: Duration,
 ) -> Result<Option<LeaderTerm>> {
     sqlx::query(include_str!("sql/leader_elect.sql"))
         .bind(leader_id)
         .bind(ttl.as_secs_f64())
-        .fetch_optional(pool)
+        .fetch_optional(on)
         .await?
         .map(|r| leader_row(&r))
         .transpose()
 }
 
-pub(super) async fn resign(pool: &PgPool, term: &LeaderTerm) -> Result<bool> {
+pub(super) async fn resign(on: On<'_>, term: &LeaderTerm) -> Result<bool> {
     Ok(sqlx::query(include_str!("sql/leader_resign.sql"))
         .bind(&term.leader_id)
         .bind(term.term)
-        .fetch_optional(pool)
+        .fetch_optional(on)
         .await?
         .is_some())
 }
 
-pub(super) async fn get_leader(pool: &PgPool) -> Result<Option<LeaderTerm>> {
+pub(super) async fn get_leader(on: On<'_>) -> Result<Option<LeaderTerm>> {
     sqlx::query(include_str!("sql/leader_get.sql"))
-        .fetch_optional(pool)
+        .fetch_optional(on)
         .await?
         .map(|r| leader_row(&r))
         .transpose()
 }
 
-pub(super) async fn prune(pool: &PgPool, p: &PruneParams, term: &LeaderTerm) -> Result<u64> {
+pub(super) async fn prune(on: On<'_>, p: &PruneParams, term: &LeaderTerm) -> Result<u64> {
     let deleted = sqlx::query(include_str!("sql/job_prune.sql"))
         .bind(p.completed_older_than.as_secs_f64())
         .bind(p.others_older_than.as_secs_f64())
         .bind(i64::from(p.batch.max(1)))
         .bind(&term.leader_id)
         .bind(term.term)
-        .fetch_all(pool)
+        .fetch_all(on)
         .await?
         .len() as u64;
-    if deleted == 0 && !holds(pool, term).await? {
+    if deleted == 0 && !holds(on, term).await? {
         return Err(lost(term));
     }
     Ok(deleted)
 }
 
 pub(super) async fn prune_firings(
-    pool: &PgPool,
+    on: On<'_>,
     older_than: Duration,
     batch: u32,
     term: &LeaderTerm,
@@ -208,10 +209,10 @@ pub(super) async fn prune_firings(
         .bind(i64::from(batch.max(1)))
         .bind(&term.leader_id)
         .bind(term.term)
-        .fetch_all(pool)
+        .fetch_all(on)
         .await?
         .len() as u64;
-    if deleted == 0 && !holds(pool, term).await? {
+    if deleted == 0 && !holds(on, term).await? {
         return Err(lost(term));
     }
     Ok(deleted)

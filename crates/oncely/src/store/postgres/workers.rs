@@ -1,6 +1,7 @@
 //! PostgreSQL: the registry of workers seen recently (for operators only;
 //! nothing about jobs depends on it).
 
+use super::pooled::In;
 use std::time::Duration;
 
 use sqlx::Row;
@@ -15,10 +16,10 @@ pub(super) async fn beat(d: &PgDriver, id: &str, queues: &str) -> Result<()> {
     sqlx::query(include_str!("sql/worker_beat.sql"))
         .bind(id)
         .bind(queues)
-        .execute(&mut *tx)
+        .execute(In(&mut tx, d.mode))
         .await?;
     sqlx::query(include_str!("sql/worker_forget_old.sql"))
-        .execute(&mut *tx)
+        .execute(In(&mut tx, d.mode))
         .await?;
     tx.commit().await?;
     Ok(())
@@ -28,7 +29,7 @@ pub(super) async fn beat(d: &PgDriver, id: &str, queues: &str) -> Result<()> {
 pub(super) async fn stopped(d: &PgDriver, id: &str) -> Result<()> {
     sqlx::query(include_str!("sql/worker_stopped.sql"))
         .bind(id)
-        .execute(&d.pool)
+        .execute(d.on())
         .await?;
     Ok(())
 }
@@ -37,7 +38,7 @@ pub(super) async fn stopped(d: &PgDriver, id: &str) -> Result<()> {
 pub(super) async fn list(d: &PgDriver, seen_within: Duration) -> Result<Vec<WorkerRecord>> {
     sqlx::query(include_str!("sql/worker_list.sql"))
         .bind(seen_within.as_secs_f64())
-        .fetch_all(&d.pool)
+        .fetch_all(d.on())
         .await?
         .iter()
         .map(|row| {
