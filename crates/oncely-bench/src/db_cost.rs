@@ -24,10 +24,14 @@ pub async fn wal_position(url: &str) -> Result<i64, String> {
     let mut conn = sqlx::PgConnection::connect(url)
         .await
         .map_err(|e| format!("connecting for WAL: {e}"))?;
+    // Unnamed, in a transaction: works behind a transaction pooler too.
+    let mut tx = conn.begin().await.map_err(|e| format!("reading WAL position: {e}"))?;
     let lsn: i64 = sqlx::query_scalar(include_str!("sql/wal_position.sql"))
-        .fetch_one(&mut conn)
+        .persistent(false)
+        .fetch_one(&mut *tx)
         .await
         .map_err(|e| format!("reading WAL position: {e}"))?;
+    let _ = tx.commit().await;
     let _ = conn.close().await;
     Ok(lsn)
 }
@@ -47,10 +51,16 @@ pub async fn now(url: &str) -> Result<DbCost, String> {
     let mut conn = sqlx::PgConnection::connect(url)
         .await
         .map_err(|e| format!("connecting for table statistics: {e}"))?;
-    let (dead, table, index): (i64, i64, i64) = sqlx::query_as(include_str!("sql/table_cost.sql"))
-        .fetch_one(&mut conn)
+    let mut tx = conn
+        .begin()
         .await
         .map_err(|e| format!("reading table statistics: {e}"))?;
+    let (dead, table, index): (i64, i64, i64) = sqlx::query_as(include_str!("sql/table_cost.sql"))
+        .persistent(false)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| format!("reading table statistics: {e}"))?;
+    let _ = tx.commit().await;
     let _ = conn.close().await;
     let mib = |bytes: i64| bytes as f64 / (1024.0 * 1024.0);
     Ok(DbCost {

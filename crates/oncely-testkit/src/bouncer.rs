@@ -63,7 +63,7 @@ impl Bouncer {
                  pool_mode = {mode}\ndefault_pool_size = {server_connections}\n\
                  max_client_conn = 2000\nmax_db_connections = {server_connections}\n\
                  ignore_startup_parameters = extra_float_digits,options,search_path\n\
-                 logfile = {log}\nserver_reset_query =\n",
+                 logfile = {log}\nserver_reset_query =\nserver_idle_timeout = 10\n",
                 users = users.display(),
                 mode = match mode {
                     PoolMode::Transaction => "transaction",

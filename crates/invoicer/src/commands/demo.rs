@@ -786,7 +786,8 @@ pub async fn chaos(database_url: &str, args: DemoArgs) -> Result<(), String> {
                 f.servers_reporting,
                 f.servers,
                 if f.first_progress_secs.is_none() {
-                    ", no invoice settled after it"
+                    ", no invoice settled after it (if none was left: the run was too short to \
+                     show a recovery; give more --invoices or fewer --failovers)"
                 } else {
                     ""
                 }
