@@ -25,7 +25,10 @@ pub async fn wal_position(url: &str) -> Result<i64, String> {
         .await
         .map_err(|e| format!("connecting for WAL: {e}"))?;
     // Unnamed, in a transaction: works behind a transaction pooler too.
-    let mut tx = conn.begin().await.map_err(|e| format!("reading WAL position: {e}"))?;
+    let mut tx = conn
+        .begin()
+        .await
+        .map_err(|e| format!("reading WAL position: {e}"))?;
     let lsn: i64 = sqlx::query_scalar(include_str!("sql/wal_position.sql"))
         .persistent(false)
         .fetch_one(&mut *tx)
