@@ -19,6 +19,10 @@ fi
 if ! [ -x /usr/sbin/pgbouncer ] && ! command -v pgbouncer >/dev/null 2>&1; then
     need_packages+=(pgbouncer)
 fi
+# `ip netns` for the partition test (network namespaces; needs root).
+if ! command -v ip >/dev/null 2>&1; then
+    need_packages+=(iproute2)
+fi
 if [ ${#need_packages[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
         echo "installing ${need_packages[*]} ..."

@@ -12,6 +12,7 @@
 mod chart;
 mod churn;
 mod db_cost;
+mod hosts;
 mod report;
 mod scenarios;
 mod stats;
@@ -68,6 +69,15 @@ struct Args {
     /// Liberation Sans from the system).
     #[arg(long)]
     chart_font: Option<std::path::PathBuf>,
+    /// Drain across this many hosts instead (comma-separated, e.g.
+    /// `1,2,4,8`): network namespaces, each with `--clients` worker clients
+    /// in a process of its own, behind its own TCP proxy, on one PostgreSQL.
+    /// Needs root.
+    #[arg(long, value_delimiter = ',')]
+    hosts: Vec<u32>,
+    /// Internal: run as one host's worker process against this URL.
+    #[arg(long, hide = true)]
+    host_worker: Option<String>,
     /// Output: a table, or JSON.
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
@@ -127,6 +137,15 @@ async fn main() -> std::process::ExitCode {
         churn_secs: args.churn_secs.max(1),
         churn_rate: args.churn_rate.max(1),
     };
+    if let Some(url) = &args.host_worker {
+        return match hosts::work(url, &settings).await {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("oncely-bench worker: {e}");
+                std::process::ExitCode::FAILURE
+            }
+        };
+    }
     let mut backends = Vec::new();
     if args.backend != Which::Postgres {
         backends.push(oncely_testkit::Backend::Sqlite);
@@ -135,6 +154,16 @@ async fn main() -> std::process::ExitCode {
         backends.push(oncely_testkit::Backend::Postgres);
     }
     let mut report = Report::new(&settings);
+    if !args.hosts.is_empty() {
+        match hosts::run(&args.hosts, &settings).await {
+            Ok(rows) => report.rows.extend(rows),
+            Err(e) => {
+                eprintln!("oncely-bench: hosts: {e}");
+                return std::process::ExitCode::FAILURE;
+            }
+        }
+        backends.clear();
+    }
     for backend in backends {
         match scenarios::run_all(backend, &settings, &args.only).await {
             Ok(rows) => report.rows.extend(rows),

@@ -186,7 +186,7 @@ async fn insert_in_batches(backend: Backend, s: &Settings) -> Result<Row, String
     ))
 }
 
-async fn insert_backlog(store: &Store, jobs: u32) -> Result<u32, String> {
+pub(crate) async fn insert_backlog(store: &Store, jobs: u32) -> Result<u32, String> {
     let mut left = jobs;
     while left > 0 {
         let n = left.min(BATCH);
@@ -235,6 +235,15 @@ pub(crate) async fn clients_with(
         all.push(client);
     }
     Ok(all)
+}
+
+/// A client with default settings whose handler does nothing.
+pub(crate) fn noop_client(store: Store, concurrency: u32) -> Result<Client, String> {
+    Client::builder(store)
+        .queue(QUEUE, concurrency)
+        .register_fn(KIND, |_| async { Ok(()) })
+        .build()
+        .map_err(|e| format!("client: {e}"))
 }
 
 pub(crate) fn completed(clients: &[Client]) -> u64 {

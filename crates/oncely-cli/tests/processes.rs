@@ -1,5 +1,6 @@
 //! The `oncely` binary as real OS processes: draining, kill -9, SIGTERM,
-//! clock skew, and bad input at the command line.
+//! clock skew, a host partitioned from the database (network namespaces),
+//! and bad input at the command line.
 
 #[path = "processes/bad_input.rs"]
 mod bad_input;
@@ -17,6 +18,8 @@ mod effects;
 mod logs;
 #[path = "processes/operator.rs"]
 mod operator;
+#[path = "processes/partition.rs"]
+mod partition;
 #[path = "processes/periodic.rs"]
 mod periodic;
 #[path = "processes/support.rs"]

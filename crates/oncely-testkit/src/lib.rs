@@ -18,6 +18,7 @@
 
 mod bouncer;
 mod cluster;
+mod netns;
 mod proxy;
 mod replica;
 
@@ -28,6 +29,7 @@ use sqlx::Connection;
 
 pub use bouncer::{Bouncer, PoolMode};
 pub use cluster::Cluster;
+pub use netns::Host;
 pub use proxy::StallProxy;
 pub use replica::{ReplicatedPair, Replication};
 

@@ -5,7 +5,8 @@
 //! its database.
 //!
 //! Invariants: every task it starts is owned (a `JoinSet` inside the accept
-//! task, aborted when the proxy is dropped); it listens on 127.0.0.1 only.
+//! task, aborted when the proxy is dropped); it listens on loopback, or on the
+//! local address a test names (a namespace's gateway), never on all of them.
 
 use std::net::SocketAddr;
 
@@ -23,11 +24,17 @@ pub struct StallProxy {
 }
 
 impl StallProxy {
-    /// Starts forwarding to `target`.
+    /// Starts forwarding to `target`, listening on loopback.
     pub async fn start(target: SocketAddr) -> StallProxy {
-        let listener = TcpListener::bind("127.0.0.1:0")
+        Self::start_on(std::net::Ipv4Addr::LOCALHOST.into(), target).await
+    }
+
+    /// Starts forwarding to `target`, listening on `bind` (a local address,
+    /// e.g. the test's end of a [`crate::Host`]'s veth pair).
+    pub async fn start_on(bind: std::net::IpAddr, target: SocketAddr) -> StallProxy {
+        let listener = TcpListener::bind((bind, 0))
             .await
-            .expect("binding the proxy on loopback");
+            .unwrap_or_else(|e| panic!("binding the proxy on {bind}: {e}"));
         let addr = listener.local_addr().expect("proxy address");
         let (stalled, watch) = watch::channel(false);
         let accept = tokio::spawn(accept_loop(listener, target, watch));

@@ -1,0 +1,119 @@
+//! `oncely-bench --hosts 1,2,4,8`: drain throughput as the number of hosts
+//! grows. Each host is a network namespace of the test kit ([`Host`]) that
+//! reaches PostgreSQL only through its own TCP proxy, and runs one process of
+//! this benchmark in worker mode (`--host-worker URL`) with `--clients`
+//! clients of `--concurrency` each — by default 8 × 25, so 8 hosts are 64
+//! worker clients. All hosts drain one backlog of `--jobs` no-op jobs on one
+//! PostgreSQL; the table shows where adding hosts stops adding throughput.
+//!
+//! Invariant: every worker process, namespace and proxy of a run is gone
+//! before the next run starts (children killed and reaped, hosts dropped).
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use oncely::Client;
+use oncely_testkit::{Backend, Host, StallProxy};
+
+use crate::scenarios::{self, Row, Settings};
+
+/// Worker mode: `clients` clients draining the benchmark queue at `url`
+/// until stdin closes.
+pub async fn work(url: &str, s: &Settings) -> Result<(), String> {
+    let mut all = Vec::new();
+    for _ in 0..s.clients {
+        let store = oncely::connect(url)
+            .await
+            .map_err(|e| format!("connecting: {e}"))?;
+        all.push(scenarios::noop_client(store, s.concurrency)?);
+    }
+    let running: Vec<_> = all.iter().map(Client::start).collect();
+    // The parent closes our stdin when the backlog is drained.
+    let _ = tokio::task::spawn_blocking(|| {
+        let mut sink = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut std::io::stdin(), &mut sink);
+    })
+    .await;
+    for r in running {
+        r.shutdown().await;
+    }
+    Ok(())
+}
+
+/// One drain per entry of `hosts`.
+pub async fn run(hosts: &[u32], s: &Settings) -> Result<Vec<Row>, String> {
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find myself: {e}"))?;
+    let mut rows = Vec::new();
+    for &n in hosts {
+        let n = n.clamp(1, 64);
+        eprintln!(
+            "oncely-bench: {n} hosts x {} clients x {}",
+            s.clients, s.concurrency
+        );
+        let (db, store) = scenarios::fresh(Backend::Postgres, s).await?;
+        scenarios::insert_backlog(&store, s.jobs).await?;
+        let made: Vec<Result<Host, String>> =
+            tokio::task::spawn_blocking(move || (0..n).map(|i| Host::create(i as u8)).collect())
+                .await
+                .map_err(|e| e.to_string())?;
+        let hosts: Vec<Host> = made.into_iter().collect::<Result<_, _>>()?;
+        let pg = db.postgres_addr();
+        let mut proxies = Vec::new();
+        for host in &hosts {
+            proxies.push(StallProxy::start_on(host.gateway().into(), pg).await);
+        }
+        let started = Instant::now();
+        let mut children = Vec::new();
+        for (host, proxy) in hosts.iter().zip(&proxies) {
+            let child = tokio::process::Command::from(host.command(&exe.to_string_lossy()))
+                .arg("--host-worker")
+                .arg(proxy.url_for(&db.url))
+                .args(["--clients", &s.clients.to_string()])
+                .args(["--concurrency", &s.concurrency.to_string()])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .kill_on_drop(true)
+                .spawn()
+                .map_err(|e| format!("starting a worker in a namespace: {e}"))?;
+            children.push(child);
+        }
+        let left = loop {
+            let counts = store
+                .queue_counts()
+                .await
+                .map_err(|e| format!("counting: {e}"))?;
+            let done: i64 = counts
+                .iter()
+                .filter(|c| c.state == oncely::JobState::Completed)
+                .map(|c| c.count)
+                .sum();
+            if done >= i64::from(s.jobs) {
+                break 0;
+            }
+            if started.elapsed() > Duration::from_secs(600) {
+                break i64::from(s.jobs) - done;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        let took = started.elapsed();
+        for mut child in children {
+            drop(child.stdin.take());
+            if tokio::time::timeout(Duration::from_secs(10), child.wait())
+                .await
+                .is_err()
+            {
+                let _ = child.kill().await;
+            }
+        }
+        drop(proxies);
+        drop(hosts);
+        if left > 0 {
+            return Err(format!("{n} hosts: {left} jobs left after 600 s"));
+        }
+        let label: &'static str = Box::leak(
+            format!("drain across {n} hosts ({} workers)", n * s.clients).into_boxed_str(),
+        );
+        rows.push(scenarios::row(Backend::Postgres, label, s.jobs, took));
+    }
+    Ok(rows)
+}
