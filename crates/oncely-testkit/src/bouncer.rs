@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::cluster::{free_port, RunAs};
+use crate::cluster::{free_port, spawn_for_life, RunAs};
 
 /// How PgBouncer hands server connections to clients.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -139,8 +139,7 @@ fn find_pgbouncer() -> Option<PathBuf> {
     })
 }
 
-/// Spawns pgbouncer from a thread that lives as long as the process, so the
-/// parent-death signal fires only at process exit.
+/// Spawns pgbouncer, stopped by a parent-death signal at process exit.
 fn spawn_with_parent_death(
     run_as: &RunAs,
     program: &std::path::Path,
@@ -152,21 +151,5 @@ fn spawn_with_parent_death(
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::Builder::new()
-        .name("oncely-test-pgbouncer".into())
-        .spawn(move || {
-            let child = command.spawn();
-            let ok = child.is_ok();
-            let _ = tx.send(child.map_err(|e| e.to_string()));
-            if ok {
-                loop {
-                    std::thread::park();
-                }
-            }
-        })
-        .map_err(|e| e.to_string())?;
-    rx.recv()
-        .map_err(|e| e.to_string())?
-        .map_err(|e| format!("starting pgbouncer: {e}"))
+    spawn_for_life(command).map_err(|e| format!("pgbouncer: {e}"))
 }

@@ -119,7 +119,6 @@ pub(crate) fn start_postmaster(
     port: u16,
     extra: &[&str],
 ) -> Result<Option<Cluster>, String> {
-    let (tx, rx) = std::sync::mpsc::channel();
     let mut command = run_as.command(&bin_dir.join("postgres"), Some("INT"));
     command
         .arg("-D")
@@ -143,25 +142,7 @@ pub(crate) fn start_postmaster(
         .args(extra.iter().flat_map(|setting| ["-c", setting]))
         .stdout(Stdio::null())
         .stderr(server_log(data_dir));
-    // The thread that spawns the postmaster must outlive every test: the
-    // parent-death signal fires when this thread ends, i.e. at process exit.
-    std::thread::Builder::new()
-        .name("oncely-test-postgres".into())
-        .spawn(move || {
-            let child = command.spawn();
-            let ok = child.is_ok();
-            let _ = tx.send(child.map_err(|e| e.to_string()));
-            if ok {
-                loop {
-                    std::thread::park();
-                }
-            }
-        })
-        .map_err(|e| e.to_string())?;
-    let mut child = rx
-        .recv()
-        .map_err(|e| e.to_string())?
-        .map_err(|e| format!("starting postgres: {e}"))?;
+    let mut child = spawn_for_life(command)?;
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
         if let Ok(Some(_)) = child.try_wait() {
@@ -178,6 +159,29 @@ pub(crate) fn start_postmaster(
         std::thread::sleep(Duration::from_millis(50));
     }
     Err("PostgreSQL did not become ready within 30 s".into())
+}
+
+/// Spawns `command` from a thread that lives as long as the process: a
+/// parent-death signal set on it (`RunAs::command`) fires when that thread
+/// ends, i.e. at process exit, not when the calling test's thread ends.
+pub(crate) fn spawn_for_life(mut command: Command) -> Result<std::process::Child, String> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name("oncely-test-server".into())
+        .spawn(move || {
+            let child = command.spawn();
+            let ok = child.is_ok();
+            let _ = tx.send(child.map_err(|e| e.to_string()));
+            if ok {
+                loop {
+                    std::thread::park();
+                }
+            }
+        })
+        .map_err(|e| e.to_string())?;
+    rx.recv()
+        .map_err(|e| e.to_string())?
+        .map_err(|e| format!("starting a server process: {e}"))
 }
 
 /// The server's log, `server.log` in its data directory (read it when a

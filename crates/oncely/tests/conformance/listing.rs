@@ -169,6 +169,9 @@ async fn workers_report_themselves_and_their_shutdown(db: TestDb) {
     let w1 = seen.iter().find(|w| w.id == "w-1").expect("w-1");
     assert_eq!(w1.queues, "mail=20");
     assert!(w1.last_seen_at >= w1.started_at && w1.stopped_at.is_none());
+    // SQLite's clock has millisecond steps: make the stop strictly later
+    // than w-1's last beat, or the two tie.
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     store.worker_stopped("w-2").await.expect("stopped");
     let seen = store.worker_list(minutes).await.expect("list");
     assert_eq!(seen[0].id, "w-2", "most recent first");
