@@ -1,9 +1,9 @@
 //! `oncely-bench --hosts 1,2,4,8`: drain throughput as the number of hosts
 //! grows. Each host is a network namespace of the test kit ([`Host`]) that
-//! reaches PostgreSQL only through its own TCP proxy, and runs one process of
-//! this benchmark in worker mode (`--host-worker URL`) with `--clients`
-//! clients of `--concurrency` each — by default 8 × 25, so 8 hosts are 64
-//! worker clients. All hosts drain one backlog of `--jobs` no-op jobs on one
+//! reaches PostgreSQL only through its own TCP proxy, and runs `--clients`
+//! worker processes (this benchmark in worker mode, `--host-worker URL`),
+//! each one client of `--concurrency` — by default 8 × 25, so 8 hosts are 64
+//! worker processes. All hosts drain one backlog of `--jobs` no-op jobs on one
 //! PostgreSQL; the table shows where adding hosts stops adding throughput.
 //!
 //! Invariant: every worker process, namespace and proxy of a run is gone
@@ -17,7 +17,7 @@ use oncely_testkit::{Backend, Host, StallProxy};
 
 use crate::scenarios::{self, Row, Settings};
 
-/// Worker mode: `clients` clients draining the benchmark queue at `url`
+/// Worker mode: `--clients` clients (1 when started by [`run`]) draining the benchmark queue at `url`
 /// until stdin closes.
 pub async fn work(url: &str, s: &Settings) -> Result<(), String> {
     let mut all = Vec::new();
@@ -65,17 +65,19 @@ pub async fn run(hosts: &[u32], s: &Settings) -> Result<Vec<Row>, String> {
         let started = Instant::now();
         let mut children = Vec::new();
         for (host, proxy) in hosts.iter().zip(&proxies) {
-            let child = tokio::process::Command::from(host.command(&exe.to_string_lossy()))
-                .arg("--host-worker")
-                .arg(proxy.url_for(&db.url))
-                .args(["--clients", &s.clients.to_string()])
-                .args(["--concurrency", &s.concurrency.to_string()])
-                .stdin(Stdio::piped())
-                .stdout(Stdio::null())
-                .kill_on_drop(true)
-                .spawn()
-                .map_err(|e| format!("starting a worker in a namespace: {e}"))?;
-            children.push(child);
+            for _ in 0..s.clients {
+                let child = tokio::process::Command::from(host.command(&exe.to_string_lossy()))
+                    .arg("--host-worker")
+                    .arg(proxy.url_for(&db.url))
+                    .args(["--clients", "1"])
+                    .args(["--concurrency", &s.concurrency.to_string()])
+                    .stdin(Stdio::piped())
+                    .stdout(Stdio::null())
+                    .kill_on_drop(true)
+                    .spawn()
+                    .map_err(|e| format!("starting a worker in a namespace: {e}"))?;
+                children.push(child);
+            }
         }
         let left = loop {
             let counts = store
@@ -111,7 +113,11 @@ pub async fn run(hosts: &[u32], s: &Settings) -> Result<Vec<Row>, String> {
             return Err(format!("{n} hosts: {left} jobs left after 600 s"));
         }
         let label: &'static str = Box::leak(
-            format!("drain across {n} hosts ({} workers)", n * s.clients).into_boxed_str(),
+            format!(
+                "drain across {n} hosts ({} worker processes)",
+                n * s.clients
+            )
+            .into_boxed_str(),
         );
         rows.push(scenarios::row(Backend::Postgres, label, s.jobs, took));
     }

@@ -70,8 +70,8 @@ struct Args {
     #[arg(long)]
     chart_font: Option<std::path::PathBuf>,
     /// Drain across this many hosts instead (comma-separated, e.g.
-    /// `1,2,4,8`): network namespaces, each with `--clients` worker clients
-    /// in a process of its own, behind its own TCP proxy, on one PostgreSQL.
+    /// `1,2,4,8`): network namespaces, each running `--clients` worker
+    /// processes (one client each) behind its own TCP proxy, on one PostgreSQL.
     /// Needs root.
     #[arg(long, value_delimiter = ',')]
     hosts: Vec<u32>,
