@@ -5,6 +5,9 @@
 //! each one client of `--concurrency` — by default 8 × 25, so 8 hosts are 64
 //! worker processes. All hosts drain one backlog of `--jobs` no-op jobs on one
 //! PostgreSQL; the table shows where adding hosts stops adding throughput.
+//! With `--partition-secs S` the first host's proxy stalls for S seconds
+//! once a third of the backlog is done (a partition: connections stay open,
+//! nothing passes): its jobs must be rescued and run elsewhere, none lost.
 //!
 //! Invariant: every worker process, namespace and proxy of a run is gone
 //! before the next run starts (children killed and reaped, hosts dropped).
@@ -17,15 +20,36 @@ use oncely_testkit::{Backend, Host, StallProxy};
 
 use crate::scenarios::{self, Row, Settings};
 
+/// Lease of the worker processes, and the partition to inflict.
+#[derive(Debug, Clone, Copy)]
+pub struct Faults {
+    /// Lease (and leadership) of every worker process.
+    pub lease: Duration,
+    /// How long the first host is cut off mid-run (none: no partition).
+    pub partition: Option<Duration>,
+    /// Added by every host's proxy to each chunk, each way.
+    pub latency: Duration,
+}
+
+fn worker_config(lease: Duration) -> oncely::worker::ClientConfig {
+    let mut config = oncely::worker::ClientConfig::default().with_lease(lease);
+    config.leader.ttl = lease;
+    config
+}
+
 /// Worker mode: `--clients` clients (1 when started by [`run`]) draining the benchmark queue at `url`
 /// until stdin closes.
-pub async fn work(url: &str, s: &Settings) -> Result<(), String> {
+pub async fn work(url: &str, s: &Settings, lease: Duration) -> Result<(), String> {
     let mut all = Vec::new();
     for _ in 0..s.clients {
         let store = oncely::connect(url)
             .await
             .map_err(|e| format!("connecting: {e}"))?;
-        all.push(scenarios::noop_client(store, s.concurrency)?);
+        all.push(scenarios::noop_client(
+            store,
+            s.concurrency,
+            worker_config(lease),
+        )?);
     }
     let running: Vec<_> = all.iter().map(Client::start).collect();
     // The parent closes our stdin when the backlog is drained.
@@ -41,7 +65,7 @@ pub async fn work(url: &str, s: &Settings) -> Result<(), String> {
 }
 
 /// One drain per entry of `hosts`.
-pub async fn run(hosts: &[u32], s: &Settings) -> Result<Vec<Row>, String> {
+pub async fn run(hosts: &[u32], s: &Settings, faults: Faults) -> Result<Vec<Row>, String> {
     let exe = std::env::current_exe().map_err(|e| format!("cannot find myself: {e}"))?;
     let mut rows = Vec::new();
     for &n in hosts {
@@ -60,7 +84,9 @@ pub async fn run(hosts: &[u32], s: &Settings) -> Result<Vec<Row>, String> {
         let pg = db.postgres_addr();
         let mut proxies = Vec::new();
         for host in &hosts {
-            proxies.push(StallProxy::start_on(host.gateway().into(), pg).await);
+            let proxy = StallProxy::start_on(host.gateway().into(), pg).await;
+            proxy.set_latency(faults.latency);
+            proxies.push(proxy);
         }
         let started = Instant::now();
         let mut children = Vec::new();
@@ -70,6 +96,7 @@ pub async fn run(hosts: &[u32], s: &Settings) -> Result<Vec<Row>, String> {
                     .arg("--host-worker")
                     .arg(proxy.url_for(&db.url))
                     .args(["--clients", "1"])
+                    .args(["--host-lease-ms", &faults.lease.as_millis().to_string()])
                     .args(["--concurrency", &s.concurrency.to_string()])
                     .stdin(Stdio::piped())
                     .stdout(Stdio::null())
@@ -79,6 +106,7 @@ pub async fn run(hosts: &[u32], s: &Settings) -> Result<Vec<Row>, String> {
                 children.push(child);
             }
         }
+        let (mut cut, mut healed) = (None::<Instant>, false);
         let left = loop {
             let counts = store
                 .queue_counts()
@@ -92,12 +120,29 @@ pub async fn run(hosts: &[u32], s: &Settings) -> Result<Vec<Row>, String> {
             if done >= i64::from(s.jobs) {
                 break 0;
             }
+            if let Some(length) = faults.partition {
+                match cut {
+                    None if done * 3 >= i64::from(s.jobs) => {
+                        proxies[0].stall();
+                        eprintln!("oncely-bench: host 1 cut off for {length:?}");
+                        cut = Some(Instant::now());
+                    }
+                    Some(at) if !healed && at.elapsed() >= length => {
+                        proxies[0].resume();
+                        healed = true;
+                    }
+                    _ => {}
+                }
+            }
             if started.elapsed() > Duration::from_secs(600) {
                 break i64::from(s.jobs) - done;
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         };
         let took = started.elapsed();
+        if cut.is_some() && !healed {
+            proxies[0].resume();
+        }
         for mut child in children {
             drop(child.stdin.take());
             if tokio::time::timeout(Duration::from_secs(10), child.wait())
@@ -112,11 +157,41 @@ pub async fn run(hosts: &[u32], s: &Settings) -> Result<Vec<Row>, String> {
         if left > 0 {
             return Err(format!("{n} hosts: {left} jobs left after 600 s"));
         }
+        let mut rescued = 0;
+        if faults.partition.is_some() {
+            let all = store
+                .job_list(&oncely::store::JobFilter {
+                    limit: Some(s.jobs.saturating_mul(2)),
+                    ..Default::default()
+                })
+                .await
+                .map_err(|e| format!("listing: {e}"))?;
+            rescued = all.iter().filter(|j| j.attempt > 1).count();
+            let unfinished = all
+                .iter()
+                .filter(|j| j.state != oncely::JobState::Completed)
+                .count();
+            eprintln!(
+                "oncely-bench: {n} hosts, host 1 cut off: {rescued} jobs rescued and run again elsewhere, {unfinished} not completed"
+            );
+            if unfinished > 0 {
+                return Err(format!(
+                    "{unfinished} jobs not completed after the partition"
+                ));
+            }
+        }
         let label: &'static str = Box::leak(
-            format!(
-                "drain across {n} hosts ({} worker processes)",
-                n * s.clients
-            )
+            match faults.partition {
+                None => format!(
+                    "drain across {n} hosts ({} worker processes)",
+                    n * s.clients
+                ),
+                Some(p) => format!(
+                    "drain, {n} hosts ({} procs), host 1 cut {}s, {rescued} rescued",
+                    n * s.clients,
+                    p.as_secs()
+                ),
+            }
             .into_boxed_str(),
         );
         rows.push(scenarios::row(Backend::Postgres, label, s.jobs, took));

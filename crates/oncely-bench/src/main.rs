@@ -78,6 +78,16 @@ struct Args {
     /// Internal: run as one host's worker process against this URL.
     #[arg(long, hide = true)]
     host_worker: Option<String>,
+    /// With --hosts: lease (and leadership) of the worker processes, ms.
+    #[arg(long, default_value_t = 2_000)]
+    host_lease_ms: u64,
+    /// With --hosts: cut the first host off for this many seconds once a
+    /// third of the backlog is done (its proxy stalls), then heal it.
+    #[arg(long)]
+    partition_secs: Option<u64>,
+    /// With --hosts: network latency each host's proxy adds, ms each way.
+    #[arg(long, default_value_t = 0)]
+    host_latency_ms: u64,
     /// Output: a table, or JSON.
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
@@ -138,7 +148,8 @@ async fn main() -> std::process::ExitCode {
         churn_rate: args.churn_rate.max(1),
     };
     if let Some(url) = &args.host_worker {
-        return match hosts::work(url, &settings).await {
+        let lease = std::time::Duration::from_millis(args.host_lease_ms.max(100));
+        return match hosts::work(url, &settings, lease).await {
             Ok(()) => std::process::ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("oncely-bench worker: {e}");
@@ -155,7 +166,12 @@ async fn main() -> std::process::ExitCode {
     }
     let mut report = Report::new(&settings);
     if !args.hosts.is_empty() {
-        match hosts::run(&args.hosts, &settings).await {
+        let faults = hosts::Faults {
+            lease: std::time::Duration::from_millis(args.host_lease_ms.max(100)),
+            partition: args.partition_secs.map(std::time::Duration::from_secs),
+            latency: std::time::Duration::from_millis(args.host_latency_ms),
+        };
+        match hosts::run(&args.hosts, &settings, faults).await {
             Ok(rows) => report.rows.extend(rows),
             Err(e) => {
                 eprintln!("oncely-bench: hosts: {e}");

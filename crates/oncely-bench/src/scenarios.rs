@@ -237,10 +237,15 @@ pub(crate) async fn clients_with(
     Ok(all)
 }
 
-/// A client with default settings whose handler does nothing.
-pub(crate) fn noop_client(store: Store, concurrency: u32) -> Result<Client, String> {
+/// A client with `config` whose handler does nothing.
+pub(crate) fn noop_client(
+    store: Store,
+    concurrency: u32,
+    config: ClientConfig,
+) -> Result<Client, String> {
     Client::builder(store)
         .queue(QUEUE, concurrency)
+        .config(config)
         .register_fn(KIND, |_| async { Ok(()) })
         .build()
         .map_err(|e| format!("client: {e}"))
