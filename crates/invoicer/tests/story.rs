@@ -831,7 +831,10 @@ async fn chaos_through_pgbouncer_in_transaction_mode_charges_each_invoice_once()
             "4",
             "--chaos",
             "--chaos-interval-ms",
-            "700",
+            "300",
+            // Slow charges: the run lasts long enough for kills also on a fast machine.
+            "--latency-ms",
+            "40",
             "--format",
             "json",
         ],

@@ -60,7 +60,7 @@ pub struct Row {
     /// `sqlite` or `postgres`.
     pub backend: &'static str,
     /// What was measured.
-    pub scenario: &'static str,
+    pub scenario: String,
     /// Jobs in the run.
     pub jobs: u32,
     /// Wall time.
@@ -128,11 +128,11 @@ fn name(backend: Backend) -> &'static str {
     }
 }
 
-pub(crate) fn row(backend: Backend, scenario: &'static str, jobs: u32, took: Duration) -> Row {
+pub(crate) fn row(backend: Backend, scenario: impl Into<String>, jobs: u32, took: Duration) -> Row {
     let seconds = took.as_secs_f64();
     Row {
         backend: name(backend),
-        scenario,
+        scenario: scenario.into(),
         jobs,
         seconds,
         jobs_per_sec: f64::from(jobs) / seconds.max(1e-9),
