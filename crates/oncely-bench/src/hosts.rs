@@ -8,6 +8,8 @@
 //! With `--partition-secs S` the first host's proxy stalls for S seconds
 //! once a third of the backlog is done (a partition: connections stay open,
 //! nothing passes): its jobs must be rescued and run elsewhere, none lost.
+//! With `--host-pooler-connections N` the proxies forward to a PgBouncer in
+//! transaction mode (N server connections) in front of PostgreSQL.
 //!
 //! Invariant: every worker process, namespace and proxy of a run is gone
 //! before the next run starts (children killed and reaped, hosts dropped).
@@ -16,7 +18,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use oncely::Client;
-use oncely_testkit::{Backend, Host, StallProxy};
+use oncely_testkit::{Backend, Bouncer, Host, PoolMode, StallProxy};
 
 use crate::scenarios::{self, Row, Settings};
 
@@ -29,6 +31,9 @@ pub struct Faults {
     pub partition: Option<Duration>,
     /// Added by every host's proxy to each chunk, each way.
     pub latency: Duration,
+    /// Server connections of a PgBouncer in transaction mode between the
+    /// proxies and PostgreSQL (none: the proxies reach PostgreSQL directly).
+    pub pooler: Option<u32>,
 }
 
 fn worker_config(lease: Duration) -> oncely::worker::ClientConfig {
@@ -82,9 +87,26 @@ pub async fn run(hosts: &[u32], s: &Settings, faults: Faults) -> Result<Vec<Row>
                 .map_err(|e| e.to_string())?;
         let hosts: Vec<Host> = made.into_iter().collect::<Result<_, _>>()?;
         let pg = db.postgres_addr();
+        // Through PgBouncer, the proxies forward to it and the workers use
+        // its URL (in transaction mode, polling).
+        let (bouncer, target, url) = match faults.pooler {
+            None => (None, pg, db.url.clone()),
+            Some(connections) => {
+                let port = pg.port();
+                let bouncer = tokio::task::spawn_blocking(move || {
+                    Bouncer::start(port, PoolMode::Transaction, connections)
+                })
+                .await
+                .map_err(|e| e.to_string())??;
+                let name = db.url.rsplit('/').next().unwrap_or_default().to_owned();
+                let url = bouncer.url(&name, false);
+                let at = std::net::SocketAddr::from(([127, 0, 0, 1], bouncer.port()));
+                (Some(bouncer), at, url)
+            }
+        };
         let mut proxies = Vec::new();
         for host in &hosts {
-            let proxy = StallProxy::start_on(host.gateway().into(), pg).await;
+            let proxy = StallProxy::start_on(host.gateway().into(), target).await;
             proxy.set_latency(faults.latency);
             proxies.push(proxy);
         }
@@ -94,7 +116,7 @@ pub async fn run(hosts: &[u32], s: &Settings, faults: Faults) -> Result<Vec<Row>
             for _ in 0..s.clients {
                 let child = tokio::process::Command::from(host.command(&exe.to_string_lossy()))
                     .arg("--host-worker")
-                    .arg(proxy.url_for(&db.url))
+                    .arg(proxy.url_for(&url))
                     .args(["--clients", "1"])
                     .args(["--host-lease-ms", &faults.lease.as_millis().to_string()])
                     .args(["--concurrency", &s.concurrency.to_string()])
@@ -156,6 +178,7 @@ pub async fn run(hosts: &[u32], s: &Settings, faults: Faults) -> Result<Vec<Row>
         }
         drop(proxies);
         drop(hosts);
+        drop(bouncer);
         if left > 0 {
             return Err(format!("{n} hosts: {left} jobs left after 600 s"));
         }
@@ -182,13 +205,17 @@ pub async fn run(hosts: &[u32], s: &Settings, faults: Faults) -> Result<Vec<Row>
                 ));
             }
         }
+        let via = match faults.pooler {
+            None => String::new(),
+            Some(c) => format!(", PgBouncer {c}"),
+        };
         let label = match faults.partition {
             None => format!(
-                "drain across {n} hosts ({} worker processes)",
+                "drain across {n} hosts ({} worker processes{via})",
                 n * s.clients
             ),
             Some(p) => format!(
-                "drain, {n} hosts ({} procs), host 1 cut {}s, {rescued} rescued",
+                "drain, {n} hosts ({} procs{via}), host 1 cut {}s, {rescued} rescued",
                 n * s.clients,
                 p.as_secs()
             ),

@@ -88,6 +88,11 @@ struct Args {
     /// With --hosts: network latency each host's proxy adds, ms each way.
     #[arg(long, default_value_t = 0)]
     host_latency_ms: u64,
+    /// With --hosts: put a PgBouncer in transaction mode with this many
+    /// server connections between the hosts' proxies and PostgreSQL (the
+    /// workers poll: LISTEN cannot pass a transaction pooler).
+    #[arg(long)]
+    host_pooler_connections: Option<u32>,
     /// Output: a table, or JSON.
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
@@ -170,6 +175,7 @@ async fn main() -> std::process::ExitCode {
             lease: std::time::Duration::from_millis(args.host_lease_ms.max(100)),
             partition: args.partition_secs.map(std::time::Duration::from_secs),
             latency: std::time::Duration::from_millis(args.host_latency_ms),
+            pooler: args.host_pooler_connections.map(|n| n.max(1)),
         };
         match hosts::run(&args.hosts, &settings, faults).await {
             Ok(rows) => report.rows.extend(rows),

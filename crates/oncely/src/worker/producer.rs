@@ -376,8 +376,6 @@ impl Producer {
         }
     }
 
-    /// Hands back jobs that never started (one fenced statement); if that
-    /// fails, the rescuer takes them once their leases end.
     /// Whether an operator has paused this queue (false when it cannot be read:
     /// claims check the pause themselves).
     async fn paused(&self) -> bool {
@@ -390,6 +388,8 @@ impl Producer {
         }
     }
 
+    /// Hands back jobs that never started (one fenced statement); if that
+    /// fails, the rescuer takes them once their leases end.
     async fn hand_back(&self, held: Vec<Held>, config: &ClientConfig) {
         let fences: Vec<Fence> = held.iter().map(|h| Fence::of(&h.job)).collect();
         let store = &self.executor.store;
