@@ -241,6 +241,16 @@ pub struct WorkerArgs {
     /// Do not take part in leader election (no rescuer, schedules or pruning from this worker).
     #[arg(long)]
     pub no_maintenance: bool,
+    /// A program `command` jobs may run on this worker: an absolute path or
+    /// glob (`/opt/billing/bin/*`; `*` stays within a directory, `**` does
+    /// not). Repeat for more. Jobs naming any other program are discarded
+    /// without running, the reason recorded.
+    #[arg(long, value_name = "PATH")]
+    pub allow_program: Vec<String>,
+    /// Run any program a `command` job names: only when nobody untrusted
+    /// can write to the database.
+    #[arg(long, conflicts_with = "allow_program")]
+    pub allow_any_program: bool,
 }
 
 /// `oncely jobs ...`.

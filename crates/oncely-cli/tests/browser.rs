@@ -132,6 +132,7 @@ async fn the_console_works_in_a_browser() {
         .to_owned();
     let mut worker = Command::new(BIN)
         .args(["worker", "--queues", "demo=2", "--poll-interval-ms", "100"])
+        .arg("--allow-any-program")
         .env("ONCELY_DATABASE_URL", &db.url)
         .env("ONCELY_LOG", "oncely=warn")
         .stdin(Stdio::null())

@@ -69,6 +69,7 @@ async fn a_workers_attempt_spans_reach_the_collector() {
             "--otlp-endpoint",
             &endpoint,
             "worker",
+            "--allow-any-program",
             "--queues",
             "q=1",
             "--poll-interval-ms",

@@ -22,5 +22,7 @@ mod operator;
 mod partition;
 #[path = "processes/periodic.rs"]
 mod periodic;
+#[path = "processes/programs.rs"]
+mod programs;
 #[path = "processes/support.rs"]
 mod support;

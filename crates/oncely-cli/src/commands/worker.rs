@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use oncely::kinds::allowed::AllowedPrograms;
 use oncely::kinds::command::{CommandWorker, KIND};
 use oncely::worker::ClientConfig;
 use oncely::{Client, Store};
@@ -11,6 +12,8 @@ use crate::error::CliError;
 
 pub async fn run(store: Store, args: WorkerArgs) -> Result<(), CliError> {
     let queues = parse_queues(&args.queues)?;
+    let command_worker = allowed_programs(&args)?;
+    let allowed = command_worker.allowed().to_string();
     let secs = |name: &str, v: f64| {
         Duration::try_from_secs_f64(v)
             .ok()
@@ -35,7 +38,7 @@ pub async fn run(store: Store, args: WorkerArgs) -> Result<(), CliError> {
     let histograms = super::dashboard::WorkerMetrics::new(&config.worker_id);
     let mut builder = Client::builder(store)
         .config(config)
-        .register(KIND, CommandWorker);
+        .register(KIND, command_worker);
     if args.metrics_listen.is_some() {
         builder = builder.observer(std::sync::Arc::new(histograms.clone()));
     }
@@ -47,7 +50,7 @@ pub async fn run(store: Store, args: WorkerArgs) -> Result<(), CliError> {
         Some(listen) => Some(super::dashboard::bind(listen).await?),
         None => None,
     };
-    tracing::info!(worker = %client.config().worker_id, queues = %args.queues, "worker started");
+    tracing::info!(worker = %client.config().worker_id, queues = %args.queues, %allowed, "worker started");
     let (stopping, stopped) = tokio::sync::watch::channel(false);
     let work = client.run_until(async move {
         oncely::worker::shutdown_signal().await;
@@ -135,4 +138,23 @@ mod tests {
             assert!(parse_queues(bad).is_err(), "{bad:?} accepted");
         }
     }
+}
+
+/// The programs this worker may run: it refuses to start without a choice,
+/// as a worker that may run nothing would only discard jobs.
+fn allowed_programs(args: &WorkerArgs) -> Result<CommandWorker, CliError> {
+    if args.allow_any_program {
+        return Ok(CommandWorker::allowing_any());
+    }
+    if args.allow_program.is_empty() {
+        return Err(CliError::Usage(
+            "say which programs this worker's command jobs may run: --allow-program PATH \
+             (repeatable; globs like /opt/billing/bin/*), or --allow-any-program when \
+             nobody untrusted can write to the database"
+                .into(),
+        ));
+    }
+    AllowedPrograms::only(&args.allow_program)
+        .map(CommandWorker::new)
+        .map_err(|e| CliError::Usage(format!("--allow-program: {e}")))
 }

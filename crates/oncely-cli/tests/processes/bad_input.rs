@@ -145,6 +145,15 @@ async fn bad_input_is_refused_and_writes_nothing() {
             "reconcile program",
         ),
         (vec!["worker", "--queues", "q=0"], "positive concurrency"),
+        (vec!["worker"], "--allow-program PATH"),
+        (
+            vec!["worker", "--allow-program", "bin/*"],
+            "must be an absolute path",
+        ),
+        (
+            vec!["worker", "--allow-program", "/x", "--allow-any-program"],
+            "cannot be used with",
+        ),
         (vec!["jobs", "list", "--state", "done"], "unknown job state"),
         (vec!["jobs", "show", "12345"], "not found"),
     ];

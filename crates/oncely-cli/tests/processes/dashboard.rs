@@ -165,6 +165,7 @@ async fn the_dashboard_shows_queues_doubts_and_metrics() {
         &db.url,
         &[
             "worker",
+            "--allow-any-program",
             "--queues",
             "q=2",
             "--poll-interval-ms",

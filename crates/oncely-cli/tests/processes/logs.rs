@@ -25,6 +25,7 @@ async fn json_logs_carry_the_attempt_span() {
             "--log-format",
             "json",
             "worker",
+            "--allow-any-program",
             "--queues",
             "q=1",
             "--poll-interval-ms",

@@ -35,6 +35,7 @@ fn worker_on(host: &Host, proxy: &StallProxy, url: &str, name: &str) -> WorkerPr
     let child = host
         .command(BIN)
         .args(["worker", "--queues", "q=12", "--lease-secs", "2"])
+        .arg("--allow-any-program")
         .args(["--leader-ttl-secs", "2", "--prefetch", "0"])
         .args(["--poll-interval-ms", "200", "--worker-id", name])
         .env("ONCELY_DATABASE_URL", proxy.url_for(url))

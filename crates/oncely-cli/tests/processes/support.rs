@@ -27,8 +27,16 @@ impl WorkerProcess {
     /// Starts `oncely worker EXTRA...` against `url` with extra environment
     /// variables (e.g. to preload libfaketime).
     pub fn start(url: &str, extra: &[&str], env: &[(&str, &str)]) -> WorkerProcess {
+        // Tests run shells and helpers: allow any program unless the test
+        // says which.
+        let allow: &[&str] = if extra.iter().any(|a| a.starts_with("--allow")) {
+            &[]
+        } else {
+            &["--allow-any-program"]
+        };
         let child = Command::new(BIN)
             .arg("worker")
+            .args(allow)
             .args(extra)
             .env("ONCELY_DATABASE_URL", url)
             .env("ONCELY_LOG", "oncely=warn")

@@ -19,6 +19,11 @@
 //! plus `ONCELY_RECONCILING=1`) and its exit says what happened — 0: the
 //! effect happened, complete the job; 1: it did not, run the job again;
 //! anything else: cannot tell, stay in doubt and ask again later.
+//!
+//! Who may run what: a [`CommandWorker`] runs only the programs its own
+//! [`AllowedPrograms`] allow (see [`super::allowed`]); a job naming another
+//! program — or a reconcile program that is not allowed — is discarded
+//! without running, with the reason recorded on the job.
 
 use std::collections::BTreeMap;
 use std::process::Stdio;
@@ -27,6 +32,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncRead, AsyncReadExt};
 
+use super::allowed::{AllowedPrograms, Refusal};
 use crate::error::ValidationError;
 use crate::job::NewJob;
 use crate::worker::{JobContext, JobError, Reconciliation, Worker};
@@ -110,9 +116,44 @@ impl CommandArgs {
     }
 }
 
-/// Runs command jobs.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct CommandWorker;
+/// Runs command jobs, for the programs its configuration allows.
+#[derive(Debug, Clone)]
+pub struct CommandWorker {
+    allowed: std::sync::Arc<AllowedPrograms>,
+}
+
+impl CommandWorker {
+    /// A worker running only the programs `allowed` names.
+    pub fn new(allowed: AllowedPrograms) -> Self {
+        CommandWorker {
+            allowed: std::sync::Arc::new(allowed),
+        }
+    }
+
+    /// A worker running any program a job names: only for databases that
+    /// nobody untrusted can write to.
+    pub fn allowing_any() -> Self {
+        CommandWorker::new(AllowedPrograms::Any)
+    }
+
+    /// The programs this worker may run.
+    pub fn allowed(&self) -> &AllowedPrograms {
+        &self.allowed
+    }
+
+    /// The path to run for `argv`'s program; a refusal by configuration
+    /// discards the job, a program missing from `PATH` retries it.
+    fn program(&self, argv: &[String]) -> Result<std::path::PathBuf, JobError> {
+        let name = argv.first().map(String::as_str).unwrap_or_default();
+        match self.allowed.resolve(name) {
+            Ok(path) => Ok(path),
+            Err(refused @ Refusal::NotAllowed { .. }) => {
+                Err(JobError::discard(refused.to_string()))
+            }
+            Err(missing @ Refusal::NotFound(_)) => Err(JobError::retry(missing.to_string())),
+        }
+    }
+}
 
 #[async_trait]
 impl Worker for CommandWorker {
@@ -121,8 +162,14 @@ impl Worker for CommandWorker {
         if args.check().is_err() {
             return Err(JobError::discard("the job names no program"));
         }
+        let program = self.program(&args.argv)?;
+        // A job whose reconcile program may not run here would wait in doubt
+        // for ever: refuse it before it acts.
+        if let Some(reconcile) = &args.reconcile {
+            self.program(reconcile)?;
+        }
         ctx.check_lease()?;
-        let ran = run(&ctx, &args.argv, &args.env, false)
+        let ran = run(&ctx, &program, &args.argv[1..], &args.env, false)
             .await
             .map_err(JobError::retry)?;
         match ran.status.code() {
@@ -151,7 +198,14 @@ impl Worker for CommandWorker {
         let Some(reconcile) = &args.reconcile else {
             return Reconciliation::Unknown("the job has no reconcile program".into());
         };
-        match run(&ctx, reconcile, &args.env, true).await {
+        let Some((name, rest)) = reconcile.split_first() else {
+            return Reconciliation::Unknown("the reconcile program has no name".into());
+        };
+        let program = match self.allowed.resolve(name) {
+            Ok(path) => path,
+            Err(refused) => return Reconciliation::Unknown(refused.to_string()),
+        };
+        match run(&ctx, &program, rest, &args.env, true).await {
             Err(e) => Reconciliation::Unknown(e),
             Ok(ran) => match ran.status.code() {
                 Some(0) => Reconciliation::Done,
@@ -184,17 +238,16 @@ impl Ran {
     }
 }
 
-/// Runs `argv` for the attempt (or reconciliation) of `ctx` and waits for it;
-/// killed if this future is dropped. Errors say why it could not run.
+/// Runs `program` with `rest` for the attempt (or reconciliation) of `ctx`
+/// and waits for it; killed if this future is dropped. Errors say why it
+/// could not run.
 async fn run(
     ctx: &JobContext,
-    argv: &[String],
+    program: &std::path::Path,
+    rest: &[String],
     env: &BTreeMap<String, String>,
     reconciling: bool,
 ) -> Result<Ran, String> {
-    let Some((program, rest)) = argv.split_first() else {
-        return Err("argv is empty".into());
-    };
     let mut command = tokio::process::Command::new(program);
     command
         .args(rest)

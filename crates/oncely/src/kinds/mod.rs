@@ -1,4 +1,5 @@
 //! Built-in job kinds.
 
+pub mod allowed;
 pub mod command;
 mod parent_death;

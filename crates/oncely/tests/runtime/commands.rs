@@ -1,20 +1,28 @@
-//! `command` jobs and their effect policies: reconcile programs, and attempts
-//! of at-most-once jobs cut short.
+//! `command` jobs and their effect policies: reconcile programs, attempts of
+//! at-most-once jobs cut short, and programs a worker does not allow.
 
 use std::path::Path;
 use std::time::Duration;
 
+use oncely::kinds::allowed::AllowedPrograms;
 use oncely::kinds::command::{CommandArgs, CommandWorker, KIND};
 use oncely::{Client, JobState, NewJob, Store};
 use oncely_testkit::TestDb;
 
 use super::support::{eventually, fast_config, state_of};
 
+/// The shell, wherever `PATH` finds it (Debian: /usr/bin/sh, /bin/sh).
+const SHELLS: [&str; 2] = ["/usr/bin/sh", "/bin/sh"];
+
 fn client(store: Store) -> Client {
+    client_allowing(store, AllowedPrograms::only(SHELLS).expect("patterns"))
+}
+
+fn client_allowing(store: Store, allowed: AllowedPrograms) -> Client {
     Client::builder(store)
         .queue("q", 2)
         .config(fast_config())
-        .register(KIND, CommandWorker)
+        .register(KIND, CommandWorker::new(allowed))
         .build()
         .expect("client")
 }
@@ -183,4 +191,106 @@ async fn at_most_once_attempts_cut_short_go_in_doubt(db: TestDb) {
         vec![j.idempotency_key.clone(), j.idempotency_key],
         "the same key both times"
     );
+}
+
+both!(programs_the_worker_does_not_allow_never_run);
+async fn programs_the_worker_does_not_allow_never_run(db: TestDb) {
+    let store = db.store().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let marker = dir.path().join("ran");
+    let touch = |tag: &str| format!("echo {tag} >> {}", marker.display());
+    let c = client_allowing(
+        store.clone(),
+        AllowedPrograms::only(SHELLS).expect("patterns"),
+    );
+    let mut refused = Vec::new();
+    // A program outside the allow list, by absolute path and by bare name...
+    for argv in [
+        vec![
+            "/usr/bin/env".to_owned(),
+            "sh".into(),
+            "-c".into(),
+            touch("env"),
+        ],
+        vec!["env".to_owned(), "sh".into(), "-c".into(), touch("bare")],
+        // ...a path that climbs out of an allowed one...
+        vec![
+            "/usr/bin/../bin/env".to_owned(),
+            "sh".into(),
+            "-c".into(),
+            touch("climb"),
+        ],
+    ] {
+        let job = CommandArgs::new(argv).into_job("q").expect("job");
+        refused.push(c.insert(&job).await.expect("insert").job.id);
+    }
+    // ...and an allowed program whose reconcile program is not: refused
+    // before it acts (in doubt it could never be reconciled).
+    let job = CommandArgs::new(sh(&touch("main")))
+        .with_reconcile(vec!["/usr/bin/env".into(), "true".into()])
+        .into_job("q")
+        .expect("job");
+    refused.push(c.insert(&job).await.expect("insert").job.id);
+    // An allowed one runs, so the worker was running all along.
+    let allowed = c
+        .insert(
+            &CommandArgs::new(sh(&touch("allowed")))
+                .into_job("q")
+                .expect("job"),
+        )
+        .await
+        .expect("insert")
+        .job
+        .id;
+    let running = c.start();
+    eventually("every job is final", || async {
+        let mut all = refused.clone();
+        all.push(allowed);
+        for id in all {
+            if !state_of(&store, id).await.is_final() {
+                return false;
+            }
+        }
+        true
+    })
+    .await;
+    running.shutdown().await;
+    assert_eq!(state_of(&store, allowed).await, JobState::Completed);
+    for id in refused {
+        let j = store.job_get(id).await.expect("get").expect("row");
+        assert_eq!(j.state, JobState::Discarded, "job {id}");
+        assert_eq!(
+            j.errors.len(),
+            1,
+            "refused once, not retried: {:?}",
+            j.errors
+        );
+        assert!(
+            j.errors[0].error.contains("is not allowed on this worker"),
+            "{:?}",
+            j.errors
+        );
+    }
+    let ran = std::fs::read_to_string(&marker).unwrap_or_default();
+    assert_eq!(ran.trim(), "allowed", "only the allowed program ran");
+    // A worker that allows nothing refuses even the shell.
+    let nothing = client_allowing(store.clone(), AllowedPrograms::none());
+    let id = nothing
+        .insert(
+            &CommandArgs::new(sh(&touch("none")))
+                .into_job("q")
+                .expect("job"),
+        )
+        .await
+        .expect("insert")
+        .job
+        .id;
+    let running = nothing.start();
+    eventually("refused", || async {
+        state_of(&store, id).await == JobState::Discarded
+    })
+    .await;
+    running.shutdown().await;
+    let ran = std::fs::read_to_string(&marker).unwrap_or_default();
+    assert_eq!(ran.trim(), "allowed");
 }
