@@ -54,6 +54,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "operator",
         sql: include_str!("migrations/0009_operator.sql"),
     },
+    Migration {
+        version: 10,
+        name: "sql_api",
+        sql: include_str!("migrations/0010_sql_api.sql"),
+    },
 ];
 
 /// Fails unless the schema is at the newest embedded version.
