@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a fresh machine: installs what the tests need
 # (PostgreSQL server binaries, PgBouncer, libfaketime, headless Chromium and the
-# console's browser-test driver from npm) when missing, then runs every test.
+# console's browser-test driver from npm, psycopg and pg for the SQL API
+# examples) when missing, then runs every test.
 # The PostgreSQL tests start their own throwaway cluster (or use DATABASE_URL).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +19,10 @@ if ! [ -x /usr/bin/chromium ] && [ -z "${CHROMIUM:-}" ]; then
 fi
 if ! [ -x /usr/sbin/pgbouncer ] && ! command -v pgbouncer >/dev/null 2>&1; then
     need_packages+=(pgbouncer)
+fi
+# Python with venv for the SQL API example (psycopg from PyPI).
+if ! command -v python3 >/dev/null 2>&1 || ! python3 -c "import venv, ensurepip" >/dev/null 2>&1; then
+    need_packages+=(python3 python3-venv)
 fi
 # `ip netns` for the partition test (network namespaces; needs root).
 if ! command -v ip >/dev/null 2>&1; then
@@ -50,6 +55,18 @@ if ! [ -d "$browser_tests/node_modules/playwright-core" ]; then
     fi
     echo "installing playwright-core for the browser test ..."
     (cd "$browser_tests" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+# The SQL API examples in other languages: psycopg in a venv, pg from npm.
+examples_venv=target/examples-venv
+if ! [ -x "$examples_venv/bin/python" ] || ! "$examples_venv/bin/python" -c "import psycopg" >/dev/null 2>&1; then
+    echo "installing psycopg for the Python example ..."
+    python3 -m venv "$examples_venv"
+    "$examples_venv/bin/pip" install -q --disable-pip-version-check -r examples/python/requirements.txt
+fi
+if ! [ -d examples/node/node_modules/pg ]; then
+    echo "installing pg for the Node example ..."
+    (cd examples/node && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
 cargo test --workspace --all-targets --all-features "$@"
