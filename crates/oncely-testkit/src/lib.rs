@@ -18,6 +18,7 @@
 
 mod bouncer;
 mod cluster;
+mod mariadb;
 mod netns;
 mod proxy;
 mod replica;
@@ -29,6 +30,7 @@ use sqlx::Connection;
 
 pub use bouncer::{Bouncer, PoolMode};
 pub use cluster::Cluster;
+pub use mariadb::MariaDb;
 pub use netns::Host;
 pub use proxy::StallProxy;
 pub use replica::{ReplicatedPair, Replication};
