@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a fresh machine: installs what the tests need
-# (PostgreSQL server binaries, PgBouncer, libfaketime, headless Chromium and the
+# (PostgreSQL and MariaDB server binaries, PgBouncer, libfaketime, headless Chromium and the
 # console's browser-test driver from npm, psycopg and pg for the SQL API
 # examples) when missing, then runs every test.
 # The PostgreSQL tests start their own throwaway cluster (or use DATABASE_URL).
@@ -20,6 +20,10 @@ fi
 if ! [ -x /usr/sbin/pgbouncer ] && ! command -v pgbouncer >/dev/null 2>&1; then
     need_packages+=(pgbouncer)
 fi
+# MariaDB server binaries for the MariaDB tests (a throwaway server each).
+if ! [ -x /usr/sbin/mariadbd ] && ! command -v mariadbd >/dev/null 2>&1; then
+    need_packages+=(mariadb-server)
+fi
 # Python with venv for the SQL API example (psycopg from PyPI).
 if ! command -v python3 >/dev/null 2>&1 || ! python3 -c "import venv, ensurepip" >/dev/null 2>&1; then
     need_packages+=(python3 python3-venv)
@@ -34,7 +38,10 @@ if [ ${#need_packages[@]} -gt 0 ]; then
         export DEBIAN_FRONTEND=noninteractive
         apt-get update -qq
         apt-get install -y -qq --no-install-recommends "${need_packages[@]}" >/dev/null
-        # The Debian package starts a cluster of its own; the tests do not use it.
+        # The Debian packages start servers of their own; the tests do not use them.
+        if command -v service >/dev/null 2>&1; then
+            service mariadb stop >/dev/null 2>&1 || true
+        fi
         if command -v pg_ctlcluster >/dev/null 2>&1; then
             for v in /etc/postgresql/*/main; do
                 [ -d "$v" ] && pg_ctlcluster "$(basename "$(dirname "$v")")" main stop 2>/dev/null || true

@@ -16,6 +16,8 @@ mod drain;
 mod effects;
 #[path = "processes/logs.rs"]
 mod logs;
+#[path = "processes/mariadb.rs"]
+mod mariadb;
 #[path = "processes/operator.rs"]
 mod operator;
 #[path = "processes/partition.rs"]

@@ -49,6 +49,30 @@ impl MariaDb {
         format!("mysql://root@127.0.0.1:{}/{db}", self.port)
     }
 
+    /// URL of a fresh, empty database on the shared server (not migrated).
+    pub async fn fresh_database() -> String {
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let server = tokio::task::spawn_blocking(MariaDb::shared)
+            .await
+            .expect("starting MariaDB");
+        let name = format!(
+            "oncely_test_{}_{}",
+            std::process::id(),
+            NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        );
+        let mut admin = <sqlx::MySqlConnection as sqlx::Connection>::connect(&server.url("mysql"))
+            .await
+            .unwrap_or_else(|e| panic!("connecting to the test MariaDB: {e}"));
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "CREATE DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
+        )))
+        .execute(&mut admin)
+        .await
+        .expect("creating the test database");
+        let _ = sqlx::Connection::close(admin).await;
+        server.url(&name)
+    }
+
     fn start() -> Result<MariaDb, String> {
         let server = find("mariadbd").ok_or_else(|| INSTALL_HINT.to_owned())?;
         let install = find("mariadb-install-db").ok_or_else(|| INSTALL_HINT.to_owned())?;
@@ -59,14 +83,29 @@ impl MariaDb {
         std::fs::create_dir_all(&data_dir)
             .map_err(|e| format!("creating {}: {e}", data_dir.display()))?;
         let user = current_user();
-        let out = Command::new(&install)
-            .arg("--no-defaults")
-            .arg(format!("--datadir={}", data_dir.join("data").display()))
-            .arg(format!("--user={user}"))
-            .args(["--auth-root-authentication-method=normal", "--skip-test-db"])
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|e| format!("running {}: {e}", install.display()))?;
+        // Its own temporary directory: servers bootstrapping at once in
+        // other test processes never share files.
+        let tmp = data_dir.join("tmp");
+        std::fs::create_dir_all(&tmp).map_err(|e| format!("creating {}: {e}", tmp.display()))?;
+        let mut out = None;
+        for _ in 0..2 {
+            let _ = std::fs::remove_dir_all(data_dir.join("data"));
+            let ran = Command::new(&install)
+                .arg("--no-defaults")
+                .arg(format!("--datadir={}", data_dir.join("data").display()))
+                .arg(format!("--tmpdir={}", tmp.display()))
+                .arg(format!("--user={user}"))
+                .args(["--auth-root-authentication-method=normal", "--skip-test-db"])
+                .stdin(Stdio::null())
+                .output()
+                .map_err(|e| format!("running {}: {e}", install.display()))?;
+            let ok = ran.status.success();
+            out = Some(ran);
+            if ok {
+                break;
+            }
+        }
+        let out = out.ok_or("mariadb-install-db did not run")?;
         if !out.status.success() {
             return Err(format!(
                 "mariadb-install-db failed: {}{}",
@@ -85,9 +124,19 @@ impl MariaDb {
                 .arg(format!("--user={user}"))
                 .arg(format!("--port={port}"))
                 .arg("--bind-address=127.0.0.1")
-                .arg(format!("--socket={}", data_dir.join("mysqld.sock").display()))
-                .arg(format!("--pid-file={}", data_dir.join("mysqld.pid").display()))
-                .arg(format!("--log-error={}", data_dir.join("server.log").display()))
+                .arg(format!(
+                    "--socket={}",
+                    data_dir.join("mysqld.sock").display()
+                ))
+                .arg(format!("--tmpdir={}", tmp.display()))
+                .arg(format!(
+                    "--pid-file={}",
+                    data_dir.join("mysqld.pid").display()
+                ))
+                .arg(format!(
+                    "--log-error={}",
+                    data_dir.join("server.log").display()
+                ))
                 .args([
                     "--skip-name-resolve",
                     "--skip-log-bin",
@@ -151,8 +200,7 @@ fn current_user() -> String {
         .and_then(|passwd| {
             passwd.lines().find_map(|line| {
                 let fields: Vec<&str> = line.split(':').collect();
-                (fields.get(2) == Some(&uid.to_string().as_str()))
-                    .then(|| fields[0].to_owned())
+                (fields.get(2) == Some(&uid.to_string().as_str())).then(|| fields[0].to_owned())
             })
         })
         .unwrap_or_else(|| "root".into())

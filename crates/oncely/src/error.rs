@@ -100,6 +100,10 @@ pub enum Error {
         /// Version this binary needs.
         needed: i64,
     },
+    /// A migration could not be applied (what failed, and whether running
+    /// it again is safe).
+    #[error("migration failed: {0}")]
+    Migration(String),
     /// A row read from the database does not hold what oncely wrote.
     #[error("corrupt row in {table} (id {id:?}): {reason}")]
     CorruptRow {

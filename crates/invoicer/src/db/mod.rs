@@ -54,6 +54,15 @@ pub async fn open(url: &str) -> Result<(InvoiceDb, Store), DbError> {
             });
             Ok((db, std::sync::Arc::new(driver)))
         }
+        // Refused with the library's own explanation (no worker driver yet).
+        DatabaseUrl::MariaDb(url) => Err(oncely::connect(&url)
+            .await
+            .err()
+            .unwrap_or_else(|| oncely::Error::BadUrl {
+                url,
+                reason: "MariaDB is not supported by the invoicer yet".into(),
+            })
+            .into()),
         DatabaseUrl::Sqlite(path) => {
             let driver = SqliteDriver::open(&path).await?;
             let db = InvoiceDb::Sqlite(driver.pool().clone());

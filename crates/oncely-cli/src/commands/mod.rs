@@ -12,6 +12,16 @@ use crate::error::CliError;
 
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> Result<(), CliError> {
+    // MariaDB/MySQL: the schema and the SQL API so far (no worker driver yet).
+    if matches!(cli.command, Command::Migrate)
+        && matches!(
+            oncely::store::DatabaseUrl::parse(&cli.database_url),
+            Ok(oncely::store::DatabaseUrl::MariaDb(_))
+        )
+    {
+        let report = oncely::store::mariadb::migrate(&cli.database_url).await?;
+        return say_migrated(&report);
+    }
     let store = oncely::connect(&cli.database_url).await?;
     if !matches!(cli.command, Command::Migrate) {
         store.check_schema().await?;
@@ -19,17 +29,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Migrate => {
             let report = store.migrate().await?;
-            if report.applied.is_empty() {
-                crate::say!("schema is current (version {})", report.to);
-            } else {
-                crate::say!(
-                    "migrated schema from version {} to {} (applied {:?})",
-                    report.from,
-                    report.to,
-                    report.applied
-                );
-            }
-            Ok(())
+            say_migrated(&report)
         }
         Command::Enqueue(args) => enqueue::run(&store, args).await,
         Command::Worker(args) => worker::run(store, args).await,
@@ -38,4 +38,18 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Schedule(command) => schedule::run(&store, command).await,
         Command::Dashboard(args) => dashboard::run(store, args).await,
     }
+}
+
+fn say_migrated(report: &oncely::store::MigrationReport) -> Result<(), CliError> {
+    if report.applied.is_empty() {
+        crate::say!("schema is current (version {})", report.to);
+    } else {
+        crate::say!(
+            "migrated schema from version {} to {} (applied {:?})",
+            report.from,
+            report.to,
+            report.applied
+        );
+    }
+    Ok(())
 }

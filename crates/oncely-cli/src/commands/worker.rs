@@ -124,22 +124,6 @@ fn parse_queues(spec: &str) -> Result<Vec<(String, u32)>, CliError> {
     Ok(queues)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::parse_queues;
-
-    #[test]
-    fn parses_queue_specs() {
-        assert_eq!(
-            parse_queues("a=10, b=4,c").expect("ok"),
-            vec![("a".into(), 10), ("b".into(), 4), ("c".into(), 10)]
-        );
-        for bad in ["", "a=0", "a=x", "bad name=3", ","] {
-            assert!(parse_queues(bad).is_err(), "{bad:?} accepted");
-        }
-    }
-}
-
 /// The programs this worker may run: it refuses to start without a choice,
 /// as a worker that may run nothing would only discard jobs.
 fn allowed_programs(args: &WorkerArgs) -> Result<CommandWorker, CliError> {
@@ -157,4 +141,20 @@ fn allowed_programs(args: &WorkerArgs) -> Result<CommandWorker, CliError> {
     AllowedPrograms::only(&args.allow_program)
         .map(CommandWorker::new)
         .map_err(|e| CliError::Usage(format!("--allow-program: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_queues;
+
+    #[test]
+    fn parses_queue_specs() {
+        assert_eq!(
+            parse_queues("a=10, b=4,c").expect("ok"),
+            vec![("a".into(), 10), ("b".into(), 4), ("c".into(), 10)]
+        );
+        for bad in ["", "a=0", "a=x", "bad name=3", ","] {
+            assert!(parse_queues(bad).is_err(), "{bad:?} accepted");
+        }
+    }
 }

@@ -14,6 +14,7 @@
 //! `store/postgres/{sql,migrations}` and `store/sqlite/{sql,migrations}`.
 
 mod decode;
+pub mod mariadb;
 mod migration;
 mod operator;
 mod params;
@@ -53,6 +54,13 @@ pub type Store = Arc<dyn Driver>;
 pub async fn connect(url: &str) -> Result<Store> {
     match DatabaseUrl::parse(url)? {
         DatabaseUrl::Postgres(url) => Ok(Arc::new(postgres::PgDriver::connect(&url).await?)),
+        DatabaseUrl::MariaDb(_) => Err(crate::Error::BadUrl {
+            url: url.to_owned(),
+            reason: "oncely's MariaDB/MySQL worker driver is not finished yet: `oncely migrate` \
+                     creates the schema and the SQL API (oncely_enqueue) there; run workers on \
+                     PostgreSQL or SQLite for now"
+                .into(),
+        }),
         DatabaseUrl::Sqlite(path) => {
             let durability = sqlite::Durability::from_url(url)?;
             Ok(Arc::new(

@@ -7,6 +7,8 @@ use crate::error::Error;
 pub enum DatabaseUrl {
     /// `postgres://…` or `postgresql://…`, kept whole.
     Postgres(String),
+    /// `mysql://…` or `mariadb://…`, kept whole.
+    MariaDb(String),
     /// `sqlite://PATH`: the path of the database file (options after `?`
     /// are read by [`crate::store::sqlite::Durability::from_url`]).
     Sqlite(String),
@@ -16,7 +18,8 @@ impl DatabaseUrl {
     /// The default: the SQLite file `oncely.db` in the working directory.
     pub const DEFAULT: &'static str = "sqlite://oncely.db";
 
-    /// Parses `postgres://…`, `postgresql://…` or `sqlite://PATH`.
+    /// Parses `postgres://…`, `postgresql://…`, `mysql://…`, `mariadb://…`
+    /// or `sqlite://PATH`.
     pub fn parse(url: &str) -> Result<Self, Error> {
         let bad = |reason: &str| Error::BadUrl {
             url: url.to_owned(),
@@ -24,6 +27,9 @@ impl DatabaseUrl {
         };
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             return Ok(DatabaseUrl::Postgres(url.to_owned()));
+        }
+        if url.starts_with("mysql://") || url.starts_with("mariadb://") {
+            return Ok(DatabaseUrl::MariaDb(url.to_owned()));
         }
         if let Some(path) = url.strip_prefix("sqlite://") {
             let path = path.split('?').next().unwrap_or_default();
@@ -38,7 +44,7 @@ impl DatabaseUrl {
             return Ok(DatabaseUrl::Sqlite(path.to_owned()));
         }
         Err(bad(
-            "expected postgres://…, postgresql://… or sqlite://PATH",
+            "expected postgres://…, postgresql://…, mysql://…, mariadb://… or sqlite://PATH",
         ))
     }
 }

@@ -1,0 +1,5 @@
+CREATE TABLE IF NOT EXISTS oncely_schema_migrations (
+    version    BIGINT       NOT NULL PRIMARY KEY,
+    name       VARCHAR(128) NOT NULL,
+    applied_at DATETIME(6)  NOT NULL
+) ENGINE = InnoDB

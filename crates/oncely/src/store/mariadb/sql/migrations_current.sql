@@ -1,0 +1,1 @@
+SELECT CAST(COALESCE(MAX(version), 0) AS SIGNED) FROM oncely_schema_migrations
