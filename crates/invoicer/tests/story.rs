@@ -28,7 +28,7 @@ fn invoicer(url: &str, billing: &str, args: &[&str]) -> Output {
 /// Runs `invoicer demo ... --format json` and returns its one result.
 fn demo(db: &TestDb, args: &[&str]) -> Value {
     let base = match db.backend {
-        Backend::Postgres => db.url.clone(),
+        Backend::Postgres | Backend::MariaDb => db.url.clone(),
         Backend::Sqlite => "sqlite://unused.db".into(),
     };
     let mut all = vec!["demo", "--format", "json"];

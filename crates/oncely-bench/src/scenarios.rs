@@ -49,7 +49,7 @@ impl Settings {
     pub(crate) fn url(&self, db: &TestDb) -> String {
         match db.backend {
             Backend::Sqlite => format!("{}?synchronous={}", db.url, self.sqlite_synchronous),
-            Backend::Postgres => db.url.clone(),
+            Backend::Postgres | Backend::MariaDb => db.url.clone(),
         }
     }
 }
@@ -125,6 +125,7 @@ fn name(backend: Backend) -> &'static str {
     match backend {
         Backend::Postgres => "postgres",
         Backend::Sqlite => "sqlite",
+        Backend::MariaDb => "mariadb",
     }
 }
 
@@ -261,7 +262,7 @@ async fn drain(backend: Backend, s: &Settings, scenario: &'static str) -> Result
     let clients = clients(&db, s, Arc::new(|_| {})).await?;
     let wal_from = match backend {
         Backend::Postgres => Some(crate::db_cost::wal_position(&db.url).await?),
-        Backend::Sqlite => None,
+        Backend::Sqlite | Backend::MariaDb => None,
     };
     let started = Instant::now();
     let running: Vec<_> = clients.iter().map(Client::start).collect();

@@ -56,6 +56,14 @@ macro_rules! on_connection {
                 let _ = $conn.close().await;
                 out
             }
+            Backend::MariaDb => {
+                let mut $conn = oncely::store::mariadb::connect_one(&$db.url)
+                    .await
+                    .expect("connect");
+                let out = $body;
+                let _ = $conn.close().await;
+                out
+            }
         }
     };
 }
@@ -67,6 +75,8 @@ pub enum Backend {
     Postgres,
     /// SQLite.
     Sqlite,
+    /// MariaDB (a throwaway server of the test kit, [`MariaDb`]).
+    MariaDb,
 }
 
 /// A fresh, migrated database for one test.
@@ -87,6 +97,7 @@ impl TestDb {
         let db = match backend {
             Backend::Postgres => TestDb::postgres_unmigrated().await,
             Backend::Sqlite => TestDb::sqlite_unmigrated(),
+            Backend::MariaDb => TestDb::mariadb_unmigrated().await,
         };
         db.store()
             .await
@@ -102,6 +113,16 @@ impl TestDb {
         match backend {
             Backend::Postgres => TestDb::postgres_unmigrated().await,
             Backend::Sqlite => TestDb::sqlite_unmigrated(),
+            Backend::MariaDb => TestDb::mariadb_unmigrated().await,
+        }
+    }
+
+    /// A fresh, empty MariaDB database on the test kit's server.
+    pub async fn mariadb_unmigrated() -> TestDb {
+        TestDb {
+            url: MariaDb::fresh_database().await,
+            backend: Backend::MariaDb,
+            _dir: None,
         }
     }
 
@@ -171,6 +192,7 @@ impl TestDb {
         let past = match self.backend {
             Backend::Postgres => "now() - interval '1 hour'",
             Backend::Sqlite => "strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-3600 seconds')",
+            Backend::MariaDb => "UTC_TIMESTAMP(6) - INTERVAL 1 HOUR",
         };
         self.exec(&format!(
             "UPDATE oncely_jobs SET lease_expires_at = {past} WHERE state = 'running'"
@@ -183,6 +205,7 @@ impl TestDb {
         let past = match self.backend {
             Backend::Postgres => "now() - interval '1 second'",
             Backend::Sqlite => "strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-1 seconds')",
+            Backend::MariaDb => "UTC_TIMESTAMP(6) - INTERVAL 1 SECOND",
         };
         self.exec(&format!(
             "UPDATE oncely_jobs SET run_at = {past} WHERE state IN ('scheduled','retryable','available')"
@@ -222,6 +245,7 @@ impl TestDb {
         let now = match self.backend {
             Backend::Postgres => "now() - interval '1 day'",
             Backend::Sqlite => "strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-1 days')",
+            Backend::MariaDb => "UTC_TIMESTAMP(6) - INTERVAL 1 DAY",
         };
         self.exec(&format!(
             "INSERT INTO oncely_schedules (name, spec, queue, kind, args, max_attempts, catch_up, \
@@ -239,8 +263,8 @@ impl TestDb {
     ) -> oncely::store::InsertOutcome {
         on_connection!(self, conn, {
             let mut tx = match self.backend {
-                Backend::Postgres => conn.begin().await,
                 Backend::Sqlite => conn.begin_with("BEGIN IMMEDIATE").await,
+                Backend::Postgres | Backend::MariaDb => conn.begin().await,
             }
             .expect("begin");
             let outcome = insert_tx_on(&mut tx, job).await;
@@ -273,6 +297,14 @@ impl InsertTx for sqlx::Transaction<'_, sqlx::Postgres> {
 impl InsertTx for sqlx::Transaction<'_, sqlx::Sqlite> {
     async fn insert_tx_here(&mut self, job: &oncely::NewJob) -> oncely::store::InsertOutcome {
         oncely::store::sqlite::insert_tx(self, job)
+            .await
+            .expect("insert_tx")
+    }
+}
+
+impl InsertTx for sqlx::Transaction<'_, sqlx::MySql> {
+    async fn insert_tx_here(&mut self, job: &oncely::NewJob) -> oncely::store::InsertOutcome {
+        oncely::store::mariadb::insert_tx(self, job)
             .await
             .expect("insert_tx")
     }

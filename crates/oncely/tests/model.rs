@@ -369,6 +369,7 @@ impl Case<'_> {
                 let past = match self.db.backend {
                     Backend::Postgres => "now() - interval '1 hour'",
                     Backend::Sqlite => "strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-3600 seconds')",
+                    Backend::MariaDb => "UTC_TIMESTAMP(6) - INTERVAL 1 HOUR",
                 };
                 self.db
                     .exec(&format!(

@@ -12,16 +12,6 @@ use crate::error::CliError;
 
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> Result<(), CliError> {
-    // MariaDB/MySQL: the schema and the SQL API so far (no worker driver yet).
-    if matches!(cli.command, Command::Migrate)
-        && matches!(
-            oncely::store::DatabaseUrl::parse(&cli.database_url),
-            Ok(oncely::store::DatabaseUrl::MariaDb(_))
-        )
-    {
-        let report = oncely::store::mariadb::migrate(&cli.database_url).await?;
-        return say_migrated(&report);
-    }
     let store = oncely::connect(&cli.database_url).await?;
     if !matches!(cli.command, Command::Migrate) {
         store.check_schema().await?;

@@ -44,8 +44,8 @@ pub use url::DatabaseUrl;
 /// A shared handle on a backend.
 pub type Store = Arc<dyn Driver>;
 
-/// Opens the database named by `url` (`postgres://…`, `postgresql://…` or
-/// `sqlite://PATH`). Does not migrate; call [`Driver::migrate`] or check with
+/// Opens the database named by `url` (`postgres://…`, `postgresql://…`,
+/// `mysql://…`, `mariadb://…` or `sqlite://PATH`). Does not migrate; call [`Driver::migrate`] or check with
 /// [`Driver::check_schema`].
 ///
 /// SQLite commits are durable (`synchronous=FULL`). `sqlite://PATH?synchronous=normal`
@@ -54,13 +54,7 @@ pub type Store = Arc<dyn Driver>;
 pub async fn connect(url: &str) -> Result<Store> {
     match DatabaseUrl::parse(url)? {
         DatabaseUrl::Postgres(url) => Ok(Arc::new(postgres::PgDriver::connect(&url).await?)),
-        DatabaseUrl::MariaDb(_) => Err(crate::Error::BadUrl {
-            url: url.to_owned(),
-            reason: "oncely's MariaDB/MySQL worker driver is not finished yet: `oncely migrate` \
-                     creates the schema and the SQL API (oncely_enqueue) there; run workers on \
-                     PostgreSQL or SQLite for now"
-                .into(),
-        }),
+        DatabaseUrl::MariaDb(url) => Ok(Arc::new(mariadb::MariaDbDriver::connect(&url).await?)),
         DatabaseUrl::Sqlite(path) => {
             let durability = sqlite::Durability::from_url(url)?;
             Ok(Arc::new(

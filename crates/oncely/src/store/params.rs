@@ -11,6 +11,8 @@ pub enum Backend {
     Postgres,
     /// SQLite: the embedded default, processes on one host.
     Sqlite,
+    /// MariaDB (10.6+): many servers, polling instead of notifications.
+    MariaDb,
 }
 
 /// The identity of one attempt: a job and the fencing token of its claim.

@@ -1,5 +1,6 @@
-//! `both!(name)`: runs the async fn `name(db: TestDb)` once on a fresh
-//! PostgreSQL database and once on a fresh SQLite file.
+//! `both!(name)`: runs the async fn `name(db: TestDb)` on a fresh database
+//! of every backend: PostgreSQL, SQLite and MariaDB (the name is older than
+//! the third backend).
 
 macro_rules! both {
     ($name:ident) => {
@@ -14,6 +15,11 @@ macro_rules! both {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
                 super::$name(TestDb::new(Backend::Sqlite).await).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn mariadb() {
+                super::$name(TestDb::new(Backend::MariaDb).await).await
             }
         }
     };

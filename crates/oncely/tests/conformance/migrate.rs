@@ -32,6 +32,7 @@ async fn fresh(backend: Backend) {
     let db = match backend {
         Backend::Postgres => TestDb::postgres_unmigrated().await,
         Backend::Sqlite => TestDb::sqlite_unmigrated(),
+        Backend::MariaDb => TestDb::mariadb_unmigrated().await,
     };
     let store = db.store().await;
     assert!(matches!(
@@ -52,4 +53,9 @@ async fn unmigrated_postgres_is_reported_then_migrated() {
 #[tokio::test]
 async fn unmigrated_sqlite_is_reported_then_migrated() {
     fresh(Backend::Sqlite).await
+}
+
+#[tokio::test]
+async fn unmigrated_mariadb_is_reported_then_migrated() {
+    fresh(Backend::MariaDb).await
 }

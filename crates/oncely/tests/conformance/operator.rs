@@ -2,7 +2,7 @@
 
 use oncely::store::JobFilter;
 use oncely::{Error, JobState};
-use oncely_testkit::TestDb;
+use oncely_testkit::{Backend, TestDb};
 
 use super::support::{insert_and_claim, job};
 
@@ -168,7 +168,11 @@ async fn a_corrupt_row_is_quarantined_at_claim_and_strands_nothing(db: TestDb) {
     );
     let raw = db
         .query_text(&format!(
-            "SELECT CAST(errors AS TEXT) FROM oncely_jobs WHERE id = {}",
+            "SELECT CAST(errors AS {}) FROM oncely_jobs WHERE id = {}",
+            match db.backend {
+                Backend::MariaDb => "CHAR",
+                Backend::Postgres | Backend::Sqlite => "TEXT",
+            },
             ids[1]
         ))
         .await;

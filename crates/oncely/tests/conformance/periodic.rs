@@ -16,6 +16,7 @@ async fn expire_leader(db: &TestDb) {
     let past = match db.backend {
         Backend::Postgres => "now() - interval '1 second'",
         Backend::Sqlite => "strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-1 seconds')",
+        Backend::MariaDb => "UTC_TIMESTAMP(6) - INTERVAL 1 SECOND",
     };
     db.exec(&format!("UPDATE oncely_leaders SET expires_at = {past}"))
         .await;
@@ -178,6 +179,7 @@ async fn backdate_schedules(db: &TestDb, seconds: u32) {
     let past = match db.backend {
         Backend::Postgres => format!("now() - interval '{seconds} seconds'"),
         Backend::Sqlite => format!("strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-{seconds} seconds')"),
+        Backend::MariaDb => format!("UTC_TIMESTAMP(6) - INTERVAL {seconds} SECOND"),
     };
     db.exec(&format!("UPDATE oncely_schedules SET created_at = {past}"))
         .await;
@@ -233,10 +235,12 @@ async fn pruner_deletes_only_old_final_jobs_in_batches(db: TestDb) {
     let old = match db.backend {
         Backend::Postgres => "now() - interval '2 days'",
         Backend::Sqlite => "strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-172800 seconds')",
+        Backend::MariaDb => "UTC_TIMESTAMP(6) - INTERVAL 2 DAY",
     };
     let recent = match db.backend {
         Backend::Postgres => "now()",
         Backend::Sqlite => "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
+        Backend::MariaDb => "UTC_TIMESTAMP(6)",
     };
     for (state, at, n) in [
         ("completed", old, 25),

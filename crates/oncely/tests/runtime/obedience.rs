@@ -415,6 +415,12 @@ async fn break_steps_table(backend: Backend, url: &str) {
             let mut c = sqlx::SqliteConnection::connect(url).await.expect("connect");
             sqlx::raw_sql(sql).execute(&mut c).await.expect("rename");
         }
+        Backend::MariaDb => {
+            let mut c = oncely::store::mariadb::connect_one(url)
+                .await
+                .expect("connect");
+            sqlx::raw_sql(sql).execute(&mut c).await.expect("rename");
+        }
     }
 }
 

@@ -113,6 +113,13 @@ async fn pruning_100k_jobs_while_workers_claim(db: TestDb) {
                     strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-172800 seconds'),
                     strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-172800 seconds')
              FROM g",
+        Backend::MariaDb => "SET SESSION max_recursive_iterations = 200000;
+             INSERT INTO oncely_jobs (queue, kind, args, state, max_attempts, idempotency_key, run_at, created_at, finalized_at)
+             WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < 100000)
+             SELECT 'old', 'k', '{}', 'completed', 1, CONCAT('k', n),
+                    UTC_TIMESTAMP(6) - INTERVAL 2 DAY, UTC_TIMESTAMP(6) - INTERVAL 2 DAY,
+                    UTC_TIMESTAMP(6) - INTERVAL 2 DAY
+             FROM g",
     };
     db.exec(bulk).await;
     for _ in 0..500 {

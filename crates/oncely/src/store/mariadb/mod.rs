@@ -12,7 +12,11 @@
 //! run; a database recording a newer version than this binary knows is
 //! refused.
 
+mod driver;
 mod migrations;
+mod operator;
+mod periodic;
+mod rows;
 
 use std::str::FromStr;
 
@@ -22,6 +26,7 @@ use sqlx::{Connection, MySqlConnection};
 use crate::error::{Error, Result};
 use crate::store::MigrationReport;
 
+pub use driver::{insert_tx, MariaDbDriver};
 pub use migrations::MIGRATIONS;
 
 /// The URL as sqlx reads it: `mariadb://` is spelled `mysql://` there.

@@ -1,0 +1,2 @@
+-- One job. Binds: id
+SELECT * FROM oncely_jobs WHERE id = ?

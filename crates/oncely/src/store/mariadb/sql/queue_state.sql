@@ -1,0 +1,2 @@
+-- Binds: name
+SELECT name, paused_at, paused_by, pause_reason, updated_at FROM oncely_queues WHERE name = ?

@@ -1,0 +1,2 @@
+-- Binds: name
+DELETE FROM oncely_schedules WHERE name = ?
