@@ -65,6 +65,11 @@ async fn naive_double_bills_on_sqlite() {
     naive_double_bills(Backend::Sqlite).await
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn naive_double_bills_on_mariadb() {
+    naive_double_bills(Backend::MariaDb).await
+}
+
 async fn oncely_bills_each_invoice_once(backend: Backend) {
     let db = TestDb::postgres_or_sqlite(backend).await;
     let r = demo(
@@ -106,8 +111,22 @@ async fn oncely_bills_each_invoice_once_on_sqlite() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oncely_bills_each_invoice_once_on_mariadb() {
+    oncely_bills_each_invoice_once(Backend::MariaDb).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oncely_survives_kill_9_with_an_idempotent_provider() {
-    let db = TestDb::postgres_or_sqlite(Backend::Sqlite).await;
+    survives_kill_9(Backend::Sqlite).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oncely_survives_kill_9_with_an_idempotent_provider_on_mariadb() {
+    survives_kill_9(Backend::MariaDb).await
+}
+
+async fn survives_kill_9(backend: Backend) {
+    let db = TestDb::postgres_or_sqlite(backend).await;
     let r = demo(
         &db,
         &[
@@ -417,6 +436,11 @@ async fn reconcile_settles_everything_on_postgres() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reconcile_settles_everything_on_sqlite() {
     reconcile_settles_everything(Backend::Sqlite).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconcile_settles_everything_on_mariadb() {
+    reconcile_settles_everything(Backend::MariaDb).await
 }
 
 /// The same without reconciliation: every uncertain invoice is reported in

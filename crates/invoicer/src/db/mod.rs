@@ -6,10 +6,12 @@
 //! finish it), so an attempt that lost its lease cannot change an invoice that
 //! a newer attempt has taken.
 
+mod mariadb;
 mod migrate;
 mod postgres;
 mod sqlite;
 
+use oncely::store::mariadb::MariaDbDriver;
 use oncely::store::postgres::PgDriver;
 use oncely::store::sqlite::SqliteDriver;
 use oncely::store::{DatabaseUrl, Fence};
@@ -41,6 +43,8 @@ pub enum InvoiceDb {
     Postgres(PgDb),
     /// SQLite.
     Sqlite(sqlx::SqlitePool),
+    /// MariaDB.
+    MariaDb(sqlx::MySqlPool),
 }
 
 /// Opens the database at `url`: the invoice table's pool and the oncely store.
@@ -54,15 +58,11 @@ pub async fn open(url: &str) -> Result<(InvoiceDb, Store), DbError> {
             });
             Ok((db, std::sync::Arc::new(driver)))
         }
-        // Refused with the library's own explanation (no worker driver yet).
-        DatabaseUrl::MariaDb(url) => Err(oncely::connect(&url)
-            .await
-            .err()
-            .unwrap_or_else(|| oncely::Error::BadUrl {
-                url,
-                reason: "MariaDB is not supported by the invoicer yet".into(),
-            })
-            .into()),
+        DatabaseUrl::MariaDb(url) => {
+            let driver = MariaDbDriver::connect(&url).await?;
+            let db = InvoiceDb::MariaDb(driver.pool().clone());
+            Ok((db, std::sync::Arc::new(driver)))
+        }
         DatabaseUrl::Sqlite(path) => {
             let driver = SqliteDriver::open(&path).await?;
             let db = InvoiceDb::Sqlite(driver.pool().clone());
@@ -103,6 +103,7 @@ impl InvoiceDb {
         match self {
             InvoiceDb::Postgres(pool) => migrate::postgres(pool).await,
             InvoiceDb::Sqlite(pool) => migrate::sqlite(pool).await,
+            InvoiceDb::MariaDb(pool) => mariadb::migrate(pool).await,
         }
     }
 
@@ -111,6 +112,7 @@ impl InvoiceDb {
         match self {
             InvoiceDb::Postgres(pool) => postgres::insert(pool, invoices).await,
             InvoiceDb::Sqlite(pool) => sqlite::insert(pool, invoices).await,
+            InvoiceDb::MariaDb(pool) => mariadb::insert(pool, invoices).await,
         }
     }
 
@@ -119,6 +121,7 @@ impl InvoiceDb {
         match self {
             InvoiceDb::Postgres(pool) => postgres::get(pool, id).await,
             InvoiceDb::Sqlite(pool) => sqlite::get(pool, id).await,
+            InvoiceDb::MariaDb(pool) => mariadb::get(pool, id).await,
         }
     }
 
@@ -141,6 +144,14 @@ impl InvoiceDb {
                 )
                 .await
             }
+            InvoiceDb::MariaDb(pool) => {
+                mariadb::ids(
+                    pool,
+                    include_str!("mariadb/sql/invoices_open_due_ids.sql"),
+                    days,
+                )
+                .await
+            }
         }
     }
 
@@ -149,6 +160,7 @@ impl InvoiceDb {
         match self {
             InvoiceDb::Postgres(pool) => postgres::mark_sending(pool, id, token).await,
             InvoiceDb::Sqlite(pool) => sqlite::mark_sending(pool, id, token).await,
+            InvoiceDb::MariaDb(pool) => mariadb::mark_sending(pool, id, token).await,
         }
     }
 
@@ -167,6 +179,9 @@ impl InvoiceDb {
             InvoiceDb::Sqlite(pool) => {
                 sqlite::mark_sent_and_complete(pool, id, charge_id, fence).await
             }
+            InvoiceDb::MariaDb(pool) => {
+                mariadb::mark_sent_and_complete(pool, id, charge_id, fence).await
+            }
         }
     }
 
@@ -175,6 +190,7 @@ impl InvoiceDb {
         match self {
             InvoiceDb::Postgres(pool) => postgres::mark_failed(pool, id, token, reason).await,
             InvoiceDb::Sqlite(pool) => sqlite::mark_failed(pool, id, token, reason).await,
+            InvoiceDb::MariaDb(pool) => mariadb::mark_failed(pool, id, token, reason).await,
         }
     }
 
@@ -183,6 +199,7 @@ impl InvoiceDb {
         match self {
             InvoiceDb::Postgres(pool) => postgres::status_counts(pool).await,
             InvoiceDb::Sqlite(pool) => sqlite::status_counts(pool).await,
+            InvoiceDb::MariaDb(pool) => mariadb::status_counts(pool).await,
         }
     }
 
@@ -191,6 +208,7 @@ impl InvoiceDb {
         match self {
             InvoiceDb::Postgres(pool) => postgres::all(pool).await,
             InvoiceDb::Sqlite(pool) => sqlite::all(pool).await,
+            InvoiceDb::MariaDb(pool) => mariadb::all(pool).await,
         }
     }
 
@@ -203,6 +221,9 @@ impl InvoiceDb {
             InvoiceDb::Sqlite(pool) => {
                 sqlite::ids(pool, include_str!("sqlite/sql/naive_pending.sql"), days).await
             }
+            InvoiceDb::MariaDb(pool) => {
+                mariadb::ids(pool, include_str!("mariadb/sql/naive_pending.sql"), days).await
+            }
         }
     }
 
@@ -211,6 +232,7 @@ impl InvoiceDb {
         match self {
             InvoiceDb::Postgres(pool) => postgres::naive_mark_sent(pool, id, charge_id).await,
             InvoiceDb::Sqlite(pool) => sqlite::naive_mark_sent(pool, id, charge_id).await,
+            InvoiceDb::MariaDb(pool) => mariadb::naive_mark_sent(pool, id, charge_id).await,
         }
     }
 
@@ -218,7 +240,7 @@ impl InvoiceDb {
     pub fn postgres_pool(&self) -> Result<&sqlx::PgPool, DbError> {
         match self {
             InvoiceDb::Postgres(pg) => Ok(&pg.pool),
-            InvoiceDb::Sqlite(_) => Err(DbError::Unsupported(
+            InvoiceDb::Sqlite(_) | InvoiceDb::MariaDb(_) => Err(DbError::Unsupported(
                 "the nowait strategy needs PostgreSQL row locks (SELECT ... FOR UPDATE NOWAIT); \
                  SQLite locks the whole database. Use --database-url postgres://...",
             )),

@@ -222,6 +222,12 @@ pub async fn insert_tx(conn: &mut MySqlConnection, job: &NewJob) -> Result<Inser
     ))
 }
 
+/// Completes the attempt inside the caller's transaction, so the
+/// application's own writes and the completion commit together or not at all.
+pub async fn complete_tx(conn: &mut MySqlConnection, fence: Fence) -> Result<()> {
+    fenced_on(conn, include_str!("sql/job_complete.sql"), fence, &[]).await
+}
+
 #[async_trait]
 impl Driver for MariaDbDriver {
     fn backend(&self) -> Backend {

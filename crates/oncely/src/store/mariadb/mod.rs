@@ -26,7 +26,7 @@ use sqlx::{Connection, MySqlConnection};
 use crate::error::{Error, Result};
 use crate::store::MigrationReport;
 
-pub use driver::{insert_tx, MariaDbDriver};
+pub use driver::{complete_tx, insert_tx, MariaDbDriver};
 pub use migrations::MIGRATIONS;
 
 /// The URL as sqlx reads it: `mariadb://` is spelled `mysql://` there.

@@ -1,0 +1,2 @@
+-- Records an applied migration. Binds: version
+INSERT INTO invoicer_schema_migrations (version) VALUES (?)
