@@ -102,7 +102,10 @@ struct Args {
 enum Which {
     Sqlite,
     Postgres,
+    /// PostgreSQL and SQLite.
     Both,
+    /// MariaDB alone (a throwaway server, or the one at `MARIADB_URL`).
+    Mariadb,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -163,11 +166,14 @@ async fn main() -> std::process::ExitCode {
         };
     }
     let mut backends = Vec::new();
-    if args.backend != Which::Postgres {
-        backends.push(oncely_testkit::Backend::Sqlite);
-    }
-    if args.backend != Which::Sqlite {
-        backends.push(oncely_testkit::Backend::Postgres);
+    match args.backend {
+        Which::Sqlite => backends.push(oncely_testkit::Backend::Sqlite),
+        Which::Postgres => backends.push(oncely_testkit::Backend::Postgres),
+        Which::Both => backends.extend([
+            oncely_testkit::Backend::Sqlite,
+            oncely_testkit::Backend::Postgres,
+        ]),
+        Which::Mariadb => backends.push(oncely_testkit::Backend::MariaDb),
     }
     let mut report = Report::new(&settings);
     if !args.hosts.is_empty() {

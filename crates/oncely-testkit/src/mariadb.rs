@@ -49,18 +49,23 @@ impl MariaDb {
         format!("mysql://root@127.0.0.1:{}/{db}", self.port)
     }
 
-    /// URL of a fresh, empty database on the shared server (not migrated).
+    /// URL of a fresh, empty database (not migrated) on the server at
+    /// `MARIADB_URL` when set (e.g. a durable one for benchmarks), else on
+    /// the shared throwaway server.
     pub async fn fresh_database() -> String {
         static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-        let server = tokio::task::spawn_blocking(MariaDb::shared)
-            .await
-            .expect("starting MariaDB");
+        let admin_url = match std::env::var("MARIADB_URL") {
+            Ok(url) if !url.is_empty() => url,
+            _ => tokio::task::spawn_blocking(|| MariaDb::shared().url("mysql"))
+                .await
+                .expect("starting MariaDB"),
+        };
         let name = format!(
             "oncely_test_{}_{}",
             std::process::id(),
             NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
         );
-        let mut admin = <sqlx::MySqlConnection as sqlx::Connection>::connect(&server.url("mysql"))
+        let mut admin = <sqlx::MySqlConnection as sqlx::Connection>::connect(&admin_url)
             .await
             .unwrap_or_else(|e| panic!("connecting to the test MariaDB: {e}"));
         sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
@@ -70,7 +75,7 @@ impl MariaDb {
         .await
         .expect("creating the test database");
         let _ = sqlx::Connection::close(admin).await;
-        server.url(&name)
+        with_database(&admin_url, &name)
     }
 
     fn start() -> Result<MariaDb, String> {
@@ -173,6 +178,15 @@ impl MariaDb {
     }
 }
 
+/// `url` naming database `name` instead of its own.
+fn with_database(url: &str, name: &str) -> String {
+    let start = url.find("://").map_or(0, |i| i + 3);
+    match url[start..].find('/') {
+        Some(slash) => format!("{}/{name}", &url[..start + slash]),
+        None => format!("{url}/{name}"),
+    }
+}
+
 /// Whether the server answers a query (it accepts connections a moment
 /// before it has finished starting).
 fn ready(port: u16) -> bool {
@@ -224,6 +238,15 @@ fn find(program: &str) -> Option<PathBuf> {
 mod tests {
     use super::*;
     use sqlx::{Connection, MySqlConnection};
+
+    #[test]
+    fn a_url_names_another_database() {
+        assert_eq!(
+            with_database("mysql://root@h:1/mysql", "x"),
+            "mysql://root@h:1/x"
+        );
+        assert_eq!(with_database("mysql://root@h:1", "x"), "mysql://root@h:1/x");
+    }
 
     #[tokio::test]
     async fn a_throwaway_server_answers_and_keeps_its_files_to_itself() {

@@ -33,6 +33,12 @@ use crate::store::{
 /// MariaDB's error number for a duplicate key.
 const DUPLICATE_KEY: u16 = 1062;
 
+/// MariaDB's error number for a transaction rolled back as a deadlock victim.
+const DEADLOCK: u16 = 1213;
+
+/// How many times a deadlock victim is run again.
+const DEADLOCK_RETRIES: u32 = 4;
+
 /// The MariaDB backend.
 #[derive(Debug, Clone)]
 pub struct MariaDbDriver {
@@ -95,10 +101,13 @@ impl MariaDbDriver {
     /// Runs one fenced statement (`extra` binds, then id and token) in its own
     /// transaction; `LeaseLost` when it matched no row.
     async fn fenced(&self, sql: &'static str, fence: Fence, extra: &[Bind<'_>]) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
-        fenced_on(&mut tx, sql, fence, extra).await?;
-        tx.commit().await?;
-        Ok(())
+        retrying_deadlocks(|| async {
+            let mut tx = self.pool.begin().await?;
+            fenced_on(&mut tx, sql, fence, extra).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+        .await
     }
 
     /// A fenced statement, then the job's state as it left it.
@@ -108,14 +117,17 @@ impl MariaDbDriver {
         fence: Fence,
         extra: &[Bind<'_>],
     ) -> Result<JobState> {
-        let mut tx = self.pool.begin().await?;
-        fenced_on(&mut tx, sql, fence, extra).await?;
-        let raw: String = sqlx::query_scalar(include_str!("sql/job_state.sql"))
-            .bind(fence.job_id)
-            .fetch_one(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        decode::state(fence.job_id, &raw)
+        retrying_deadlocks(|| async {
+            let mut tx = self.pool.begin().await?;
+            fenced_on(&mut tx, sql, fence, extra).await?;
+            let raw: String = sqlx::query_scalar(include_str!("sql/job_state.sql"))
+                .bind(fence.job_id)
+                .fetch_one(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            decode::state(fence.job_id, &raw)
+        })
+        .await
     }
 }
 
@@ -158,67 +170,109 @@ pub(super) async fn fence_state(
         .transpose()
 }
 
+/// Whether a failed statement was InnoDB choosing it as a deadlock victim
+/// (its transaction was rolled back whole: safe to run again).
+fn is_deadlock(error: &Error) -> bool {
+    match error {
+        Error::Database(sqlx::Error::Database(e)) => e
+            .try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()
+            .is_some_and(|m| m.number() == DEADLOCK),
+        _ => false,
+    }
+}
+
+/// Runs a whole transaction again when InnoDB picked it as a deadlock victim
+/// (claims, prunes and rescues lock ranges and can cross), a few times with
+/// a short random pause; any other outcome is returned as it is.
+pub(super) async fn retrying_deadlocks<T, F, Fut>(mut run: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    let mut tries = 0;
+    loop {
+        match run().await {
+            Err(e) if is_deadlock(&e) && tries < DEADLOCK_RETRIES => {
+                tries += 1;
+                tokio::time::sleep(Duration::from_millis(fastrand::u64(1..20))).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Inserts one validated job; `None` when a job that is not final holds its
+/// unique key.
+async fn insert_row(conn: &mut MySqlConnection, job: &NewJob, args: &str) -> Result<Option<i64>> {
+    let run_at = job.run_at.map(|t| t.naive_utc());
+    let inserted = sqlx::query(include_str!("sql/job_insert.sql"))
+        .bind(&job.queue)
+        .bind(&job.kind)
+        .bind(args)
+        .bind(run_at)
+        .bind(run_at)
+        .bind(job.priority)
+        .bind(run_at)
+        .bind(job.max_attempts)
+        .bind(&job.unique_key)
+        .bind(job.idempotency_key_or_random())
+        .bind(job.stored_at_most_once())
+        .bind(job.timeout_ms())
+        .bind(job.reconcilable)
+        .execute(&mut *conn)
+        .await;
+    match inserted {
+        Ok(done) => Ok(Some(
+            i64::try_from(done.last_insert_id())
+                .map_err(|_| decode::corrupt(None, "insert id out of range"))?,
+        )),
+        Err(sqlx::Error::Database(e))
+            if e.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()
+                .is_some_and(|m| m.number() == DUPLICATE_KEY) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The non-final holder of `key`, read with a lock (the latest committed row).
+async fn unique_key_holder(conn: &mut MySqlConnection, key: &str) -> Result<Option<Job>> {
+    sqlx::query(include_str!("sql/job_get_by_unique_key.sql"))
+        .bind(key)
+        .fetch_optional(&mut *conn)
+        .await?
+        .map(|row| rows::job(&row))
+        .transpose()
+}
+
 /// Inserts a job inside the caller's transaction: it exists only if that
 /// transaction commits. A duplicate unique key returns the holder.
 pub async fn insert_tx(conn: &mut MySqlConnection, job: &NewJob) -> Result<InsertOutcome> {
     let args = job.validate()?;
-    let run_at = job.run_at.map(|t| t.naive_utc());
+    let key = job.unique_key.as_deref().unwrap_or_default();
     // The insert is tried again when the key's holder finished in between.
     for _ in 0..3 {
-        let inserted = sqlx::query(include_str!("sql/job_insert.sql"))
-            .bind(&job.queue)
-            .bind(&job.kind)
-            .bind(&args)
-            .bind(run_at)
-            .bind(run_at)
-            .bind(job.priority)
-            .bind(run_at)
-            .bind(job.max_attempts)
-            .bind(&job.unique_key)
-            .bind(job.idempotency_key_or_random())
-            .bind(job.stored_at_most_once())
-            .bind(job.timeout_ms())
-            .bind(job.reconcilable)
-            .execute(&mut *conn)
-            .await;
-        match inserted {
-            Ok(done) => {
-                let id = i64::try_from(done.last_insert_id())
-                    .map_err(|_| decode::corrupt(None, "insert id out of range"))?;
-                let row = sqlx::query(include_str!("sql/job_get.sql"))
-                    .bind(id)
-                    .fetch_one(&mut *conn)
-                    .await?;
-                return Ok(InsertOutcome {
-                    job: rows::job(&row)?,
-                    inserted: true,
-                });
-            }
-            Err(sqlx::Error::Database(e))
-                if e.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()
-                    .is_some_and(|m| m.number() == DUPLICATE_KEY) =>
-            {
-                let key = job.unique_key.as_deref().unwrap_or_default();
-                let holder = sqlx::query(include_str!("sql/job_get_by_unique_key.sql"))
-                    .bind(key)
-                    .fetch_optional(&mut *conn)
-                    .await?;
-                if let Some(row) = holder {
-                    return Ok(InsertOutcome {
-                        job: rows::job(&row)?,
-                        inserted: false,
-                    });
-                }
-            }
-            Err(e) => return Err(e.into()),
+        if let Some(id) = insert_row(conn, job, &args).await? {
+            let row = sqlx::query(include_str!("sql/job_get.sql"))
+                .bind(id)
+                .fetch_one(&mut *conn)
+                .await?;
+            return Ok(InsertOutcome {
+                job: rows::job(&row)?,
+                inserted: true,
+            });
+        }
+        if let Some(holder) = unique_key_holder(conn, key).await? {
+            return Ok(InsertOutcome {
+                job: holder,
+                inserted: false,
+            });
         }
     }
     Err(decode::corrupt(
         None,
-        format!(
-            "insert of unique key {:?} kept conflicting with holders that finished",
-            job.unique_key.as_deref().unwrap_or_default()
-        ),
+        format!("insert of unique key {key:?} kept conflicting with holders that finished"),
     ))
 }
 
@@ -260,14 +314,24 @@ impl Driver for MariaDbDriver {
     }
 
     async fn job_insert_many(&self, jobs: &[NewJob]) -> Result<u64> {
-        for job in jobs {
-            job.validate()?;
-        }
+        let args: Vec<String> = jobs
+            .iter()
+            .map(NewJob::validate)
+            .collect::<Result<_, _>>()?;
         let mut tx = self.pool.begin().await?;
         let mut inserted = 0;
-        for job in jobs {
-            if insert_tx(&mut tx, job).await?.inserted {
-                inserted += 1;
+        // No read-back: one round trip per job, and one more only for a
+        // unique key already held (to tell a holder from one that just ended).
+        for (job, args) in jobs.iter().zip(&args) {
+            for _ in 0..3 {
+                if insert_row(&mut tx, job, args).await?.is_some() {
+                    inserted += 1;
+                    break;
+                }
+                let key = job.unique_key.as_deref().unwrap_or_default();
+                if unique_key_holder(&mut tx, key).await?.is_some() {
+                    break;
+                }
             }
         }
         tx.commit().await?;
@@ -275,7 +339,7 @@ impl Driver for MariaDbDriver {
     }
 
     async fn job_claim(&self, params: &ClaimParams) -> Result<Vec<Job>> {
-        self.claim(params, None).await
+        retrying_deadlocks(|| self.claim(params, None)).await
     }
 
     async fn job_heartbeat(
@@ -336,35 +400,7 @@ impl Driver for MariaDbDriver {
     }
 
     async fn job_complete_many(&self, fences: &[Fence]) -> Result<Vec<Result<()>>> {
-        if fences.is_empty() {
-            return Ok(Vec::new());
-        }
-        let pairs: Vec<[i64; 2]> = fences.iter().map(|f| [f.job_id, f.fence]).collect();
-        let pairs = serde_json::to_string(&pairs)
-            .map_err(|e| Error::Invalid(crate::error::ValidationError::Args(e.to_string())))?;
-        let ids: Vec<i64> = fences.iter().map(|f| f.job_id).collect();
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(include_str!("sql/job_complete_many.sql"))
-            .bind(&pairs)
-            .execute(&mut *tx)
-            .await?;
-        // Each outcome from the row as the batch left it: completed under
-        // the attempt's own token is done (by this batch or before).
-        let now: std::collections::HashMap<i64, (String, i64)> =
-            sqlx::query(include_str!("sql/job_fence_states.sql"))
-                .bind(id_array(&ids))
-                .fetch_all(&mut *tx)
-                .await?
-                .iter()
-                .map(|row| -> Result<(i64, (String, i64))> {
-                    Ok((row.try_get("id")?, rows::state_and_fence(row)?))
-                })
-                .collect::<Result<_>>()?;
-        tx.commit().await?;
-        Ok(fences
-            .iter()
-            .map(|&fence| decode::completion(fence, false, now.get(&fence.job_id).cloned()))
-            .collect())
+        retrying_deadlocks(|| self.complete_batch(fences)).await
     }
 
     async fn job_unclaim_many(&self, fences: &[Fence]) -> Result<Vec<i64>> {
@@ -441,39 +477,14 @@ impl Driver for MariaDbDriver {
     }
 
     async fn job_rescue_expired(&self, limit: u32) -> Result<RescueReport> {
-        let mut tx = self.pool.begin().await?;
-        let picked: Vec<i64> = sqlx::query_scalar(include_str!("sql/job_rescue_pick.sql"))
-            .bind(i64::from(limit))
-            .fetch_all(&mut *tx)
-            .await?;
-        let mut report = RescueReport::default();
-        if picked.is_empty() {
-            tx.commit().await?;
-            return Ok(report);
-        }
-        let ids = id_array(&picked);
-        sqlx::query(include_str!("sql/job_rescue.sql"))
-            .bind(&ids)
-            .execute(&mut *tx)
-            .await?;
-        let states = sqlx::query(include_str!("sql/job_fence_states.sql"))
-            .bind(&ids)
-            .fetch_all(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        for row in &states {
-            let (raw, _) = rows::state_and_fence(row)?;
-            report.count(decode::state(0, &raw)?);
-        }
-        Ok(report)
+        retrying_deadlocks(|| self.rescue(limit)).await
     }
-
     async fn job_claim_in_doubt(
         &self,
         params: &ClaimParams,
         reconcile: &ReconcileClaim,
     ) -> Result<Vec<Job>> {
-        self.claim(params, Some(reconcile)).await
+        retrying_deadlocks(|| self.claim(params, Some(reconcile))).await
     }
 
     async fn job_doubt(&self, fence: Fence, reason: &str, delay: Duration) -> Result<()> {
@@ -722,6 +733,68 @@ impl Driver for MariaDbDriver {
 }
 
 impl MariaDbDriver {
+    /// One batched completion (see `Driver::job_complete_many`).
+    async fn complete_batch(&self, fences: &[Fence]) -> Result<Vec<Result<()>>> {
+        if fences.is_empty() {
+            return Ok(Vec::new());
+        }
+        let pairs: Vec<[i64; 2]> = fences.iter().map(|f| [f.job_id, f.fence]).collect();
+        let pairs = serde_json::to_string(&pairs)
+            .map_err(|e| Error::Invalid(crate::error::ValidationError::Args(e.to_string())))?;
+        let ids: Vec<i64> = fences.iter().map(|f| f.job_id).collect();
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(include_str!("sql/job_complete_many.sql"))
+            .bind(&pairs)
+            .execute(&mut *tx)
+            .await?;
+        // Each outcome from the row as the batch left it: completed under
+        // the attempt's own token is done (by this batch or before).
+        let now: std::collections::HashMap<i64, (String, i64)> =
+            sqlx::query(include_str!("sql/job_fence_states.sql"))
+                .bind(id_array(&ids))
+                .fetch_all(&mut *tx)
+                .await?
+                .iter()
+                .map(|row| -> Result<(i64, (String, i64))> {
+                    Ok((row.try_get("id")?, rows::state_and_fence(row)?))
+                })
+                .collect::<Result<_>>()?;
+        tx.commit().await?;
+        Ok(fences
+            .iter()
+            .map(|&fence| decode::completion(fence, false, now.get(&fence.job_id).cloned()))
+            .collect())
+    }
+
+    /// One rescue pass: pick the expired leases, settle them, count.
+    async fn rescue(&self, limit: u32) -> Result<RescueReport> {
+        let mut tx = self.pool.begin().await?;
+        let picked: Vec<i64> = sqlx::query_scalar(include_str!("sql/job_rescue_pick.sql"))
+            .bind(i64::from(limit))
+            .fetch_all(&mut *tx)
+            .await?;
+        let mut report = RescueReport::default();
+        if picked.is_empty() {
+            tx.commit().await?;
+            return Ok(report);
+        }
+        let ids = id_array(&picked);
+        sqlx::query(include_str!("sql/job_rescue.sql"))
+            .bind(&ids)
+            .execute(&mut *tx)
+            .await?;
+        let states = sqlx::query(include_str!("sql/job_fence_states.sql"))
+            .bind(&ids)
+            .fetch_all(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        for row in &states {
+            let (raw, _) = rows::state_and_fence(row)?;
+            report.count(decode::state(0, &raw)?);
+        }
+        Ok(report)
+    }
+
     /// A claim (or, with `reconcile`, a claim of in-doubt jobs to reconcile):
     /// pick and lock, reserve tokens, mark, read back — one transaction.
     async fn claim(

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use sqlx::mysql::MySqlRow;
 use sqlx::{MySqlConnection, Row};
 
-use super::driver::{insert_tx, micros, MariaDbDriver};
+use super::driver::{insert_tx, micros, retrying_deadlocks, MariaDbDriver};
 use super::rows;
 use crate::error::{Error, Result};
 use crate::schedule::{Schedule, ScheduleListing, ScheduleRecord};
@@ -215,6 +215,15 @@ pub(super) async fn job_prune(
 }
 
 pub(super) async fn firing_prune(
+    d: &MariaDbDriver,
+    older_than: Duration,
+    batch: u32,
+    term: &LeaderTerm,
+) -> Result<u64> {
+    retrying_deadlocks(|| firing_prune_once(d, older_than, batch, term)).await
+}
+
+async fn firing_prune_once(
     d: &MariaDbDriver,
     older_than: Duration,
     batch: u32,
