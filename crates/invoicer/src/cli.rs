@@ -6,7 +6,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(name = "invoicer", version, about)]
 pub struct Cli {
-    /// Database URL: postgres://…, postgresql://… or sqlite://PATH.
+    /// Database URL: postgres://…, postgresql://…, mysql://…, mariadb://… or sqlite://PATH.
     #[arg(long, env = "ONCELY_DATABASE_URL", default_value = oncely::store::DatabaseUrl::DEFAULT, global = true)]
     pub database_url: String,
     /// The billing provider's base URL.
@@ -52,7 +52,7 @@ pub enum Command {
     Audit(FormatArg),
     /// The whole story in one command: the simulator, invoices, several servers, the audit.
     Demo(crate::commands::demo::DemoArgs),
-    /// The crash-safety verifier: oncely on PostgreSQL under injected faults;
+    /// The crash-safety verifier: oncely on PostgreSQL or MariaDB under injected faults;
     /// exits non-zero if an invoice is charged twice or lost.
     Chaos(crate::commands::demo::DemoArgs),
 }

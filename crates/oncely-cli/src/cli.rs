@@ -6,7 +6,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(name = "oncely", version, about)]
 pub struct Cli {
-    /// Database URL: postgres://…, postgresql://… or sqlite://PATH.
+    /// Database URL: postgres://…, postgresql://…, mysql://…, mariadb://… or sqlite://PATH.
     #[arg(long, env = "ONCELY_DATABASE_URL", default_value = oncely::store::DatabaseUrl::DEFAULT, global = true)]
     pub database_url: String,
 

@@ -225,6 +225,25 @@ async fn fresh_database(base: &str, work: &Path, n: usize) -> Result<String, Str
             .map_or((base, String::new()), |(h, q)| (h, format!("?{q}")));
         let host = head.rsplit_once('/').map_or(head, |(h, _)| h);
         Ok(format!("{host}/{name}{query}"))
+    } else if base.starts_with("mysql://") || base.starts_with("mariadb://") {
+        use sqlx::Connection;
+        let name = database_name(n);
+        let mut admin = oncely::store::mariadb::connect_one(base)
+            .await
+            .map_err(|e| format!("connecting to {base}: {e}"))?;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "CREATE DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
+        )))
+        .execute(&mut admin)
+        .await
+        .map_err(|e| format!("creating database {name} (the demo needs CREATE): {e}"))?;
+        let _ = admin.close().await;
+        let start = base.find("://").map_or(0, |i| i + 3);
+        let host = match base[start..].find('/') {
+            Some(slash) => &base[..start + slash],
+            None => base,
+        };
+        Ok(format!("{host}/{name}"))
     } else {
         Ok(format!("sqlite://{}", work.join("demo.db").display()))
     }
@@ -714,11 +733,12 @@ async fn restart_postgres(dir: &Path) -> Result<(), String> {
 /// under the selected faults, on PostgreSQL; prints the invariants and fails
 /// if one breaks.
 pub async fn chaos(database_url: &str, args: DemoArgs) -> Result<(), String> {
-    let postgres =
-        database_url.starts_with("postgres://") || database_url.starts_with("postgresql://");
-    if !postgres && args.failover.is_none() {
+    let server = ["postgres://", "postgresql://", "mysql://", "mariadb://"]
+        .iter()
+        .any(|scheme| database_url.starts_with(scheme));
+    if !server && args.failover.is_none() {
         return Err(
-            "invoicer chaos runs on PostgreSQL: give --database-url postgres://... (a role that may CREATE DATABASE), or --failover sync|async to run on a primary and standby it starts"
+            "invoicer chaos runs on a database server: give --database-url postgres://... or mysql://... (a user that may create databases), or --failover sync|async to run on a PostgreSQL primary and standby it starts"
                 .into(),
         );
     }
