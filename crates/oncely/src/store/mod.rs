@@ -19,6 +19,7 @@ mod migration;
 mod operator;
 mod params;
 pub mod postgres;
+mod schedule_rows;
 pub mod sqlite;
 mod url;
 

@@ -89,10 +89,20 @@ mod tests {
     }
 
     #[test]
+    fn mysql_and_mariadb_urls_name_mariadb() {
+        for url in ["mysql://u@h:3306/db", "mariadb://u@h/db"] {
+            assert_eq!(
+                DatabaseUrl::parse(url).unwrap(),
+                DatabaseUrl::MariaDb(url.into())
+            );
+        }
+    }
+
+    #[test]
     fn rejects_the_rest() {
         for bad in [
             "",
-            "mysql://x",
+            "mongodb://x",
             "sqlite://",
             "sqlite://:memory:",
             "oncely.db",

@@ -13,29 +13,10 @@ use sqlx::{MySqlConnection, Row};
 
 use super::driver::{insert_tx, micros, retrying_deadlocks, MariaDbDriver};
 use super::rows;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::schedule::{Schedule, ScheduleListing, ScheduleRecord};
+use crate::store::schedule_rows::{corrupt, json_text, lost};
 use crate::store::{FireParams, LeaderTerm, PruneParams};
-
-fn json_text(value: &impl serde::Serialize) -> Result<String> {
-    serde_json::to_string(value)
-        .map_err(|e| Error::Invalid(crate::ValidationError::Schedule(e.to_string())))
-}
-
-fn lost(term: &LeaderTerm) -> Error {
-    Error::LeadershipLost {
-        leader_id: term.leader_id.clone(),
-        term: term.term,
-    }
-}
-
-fn corrupt(name: &str, what: &str, e: impl std::fmt::Display) -> Error {
-    Error::CorruptRow {
-        table: "oncely_schedules",
-        id: None,
-        reason: format!("schedule {name:?}: {what}: {e}"),
-    }
-}
 
 fn schedule_record(row: &MySqlRow) -> Result<ScheduleRecord> {
     let name: String = row.try_get("name")?;

@@ -9,12 +9,8 @@ use sqlx::Row;
 use super::insert_tx;
 use crate::error::{Error, Result};
 use crate::schedule::{Schedule, ScheduleListing, ScheduleRecord};
+use crate::store::schedule_rows::{json_text, lost};
 use crate::store::{FireParams, LeaderTerm, PruneParams};
-
-fn json_text(value: &impl serde::Serialize) -> Result<String> {
-    serde_json::to_string(value)
-        .map_err(|e| Error::Invalid(crate::ValidationError::Schedule(e.to_string())))
-}
 
 pub(super) async fn upsert(on: On<'_>, s: &Schedule) -> Result<()> {
     s.validate()?;
@@ -78,13 +74,6 @@ fn record(row: &sqlx::postgres::PgRow) -> Result<ScheduleRecord> {
         next_period: row.try_get("next_period")?,
         created_at: row.try_get("created_at")?,
     })
-}
-
-fn lost(term: &LeaderTerm) -> Error {
-    Error::LeadershipLost {
-        leader_id: term.leader_id.clone(),
-        term: term.term,
-    }
 }
 
 async fn holds(on: On<'_>, term: &LeaderTerm) -> Result<bool> {

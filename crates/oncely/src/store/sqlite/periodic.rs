@@ -8,34 +8,15 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 
 use super::{insert_tx, SqliteDriver};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::schedule::{Schedule, ScheduleListing, ScheduleRecord};
 use crate::store::decode::{self, sqlite_timestamp};
+use crate::store::schedule_rows::{corrupt, json_text, lost};
 use crate::store::{FireParams, LeaderTerm, PruneParams};
-
-fn json_text(value: &impl serde::Serialize) -> Result<String> {
-    serde_json::to_string(value)
-        .map_err(|e| Error::Invalid(crate::ValidationError::Schedule(e.to_string())))
-}
 
 /// A duration in the past as SQLite's date modifier, e.g. `-60.000 seconds`.
 fn ago(d: Duration) -> String {
     format!("-{:.3} seconds", d.as_secs_f64())
-}
-
-fn lost(term: &LeaderTerm) -> Error {
-    Error::LeadershipLost {
-        leader_id: term.leader_id.clone(),
-        term: term.term,
-    }
-}
-
-fn corrupt(name: &str, what: &str, e: impl std::fmt::Display) -> Error {
-    Error::CorruptRow {
-        table: "oncely_schedules",
-        id: None,
-        reason: format!("schedule {name:?}: {what}: {e}"),
-    }
 }
 
 fn schedule_record(row: &SqliteRow) -> Result<ScheduleRecord> {
