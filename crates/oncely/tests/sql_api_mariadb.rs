@@ -86,7 +86,7 @@ async fn migrations_take_turns_and_run_again_safely() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_job_exists_if_and_only_if_the_callers_transaction_commits() {
-    let (_url, mut conn) = migrated().await;
+    let (url, mut conn) = migrated().await;
     sqlx::raw_sql("CREATE TABLE invoices (id BIGINT AUTO_INCREMENT PRIMARY KEY, amount INT NOT NULL) ENGINE = InnoDB")
         .execute(&mut conn)
         .await
@@ -141,6 +141,40 @@ async fn a_job_exists_if_and_only_if_the_callers_transaction_commits() {
         .await
         .expect("count");
     assert_eq!(invoices, 1);
+    // An oncely worker (polling: MariaDB has no notifications) runs it once.
+    let store = oncely::connect(&url).await.expect("store");
+    let runs = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let counted = runs.clone();
+    let client = oncely::Client::builder(store.clone())
+        .queue("billing", 2)
+        .config(oncely::worker::ClientConfig {
+            poll_interval: std::time::Duration::from_millis(100),
+            ..Default::default()
+        })
+        .register_fn("send", move |_| {
+            let counted = counted.clone();
+            async move {
+                counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                Ok(())
+            }
+        })
+        .build()
+        .expect("client");
+    let running = client.start();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while state(&mut conn, committed).await.as_deref() != Some("completed") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the job never completed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    running.shutdown().await;
+    assert_eq!(
+        runs.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "ran once"
+    );
     // Scheduled for later (a UTC instant).
     let later = enqueue(
         &mut conn,
