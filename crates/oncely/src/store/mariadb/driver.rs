@@ -89,6 +89,13 @@ impl MariaDbDriver {
                 address: super::redact(url),
                 cause: e.to_string(),
             })?;
+        // Tested on MariaDB only: say so when the server is something else.
+        let version: String = sqlx::query_scalar(include_str!("sql/server_version.sql"))
+            .fetch_one(&pool)
+            .await?;
+        if !version.contains("MariaDB") {
+            tracing::warn!(%version, "oncely's MariaDB driver is tested on MariaDB 10.6+ only; this server is not MariaDB");
+        }
         Ok(MariaDbDriver { pool })
     }
 

@@ -1,0 +1,2 @@
+-- The server's version string ("10.11.19-MariaDB-…").
+SELECT VERSION()
