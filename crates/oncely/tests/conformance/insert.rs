@@ -184,3 +184,63 @@ async fn insert_many_skips_held_unique_keys(db: TestDb) {
         "nothing written"
     );
 }
+
+both!(bulk_and_single_inserts_store_the_same_job);
+async fn bulk_and_single_inserts_store_the_same_job(db: TestDb) {
+    let store = db.store().await;
+    let later = Utc::now() + chrono::Duration::hours(2);
+    let variants: Vec<NewJob> = vec![
+        NewJob::new("bulk", "k", json!({"a": [1, 2, {"b": "é ünï \"q\""}]})),
+        NewJob::new("bulk", "k:v", json!([1, "two", null]))
+            .with_priority(7)
+            .with_max_attempts(3),
+        NewJob::new("bulk", "k", json!({})).with_run_at(later),
+        NewJob::new("bulk", "k", json!({}))
+            .at_most_once()
+            .with_timeout(std::time::Duration::from_millis(1500)),
+        NewJob::new("bulk", "k", json!({})).reconcilable(),
+    ];
+    let mut singles = Vec::new();
+    for job in &variants {
+        singles.push(store.job_insert(job).await.expect("single").job);
+    }
+    assert_eq!(
+        store.job_insert_many(&variants).await.expect("bulk"),
+        variants.len() as u64
+    );
+    let all = store.job_list(&Default::default()).await.expect("list");
+    // Newest first: the bulk ones, in insertion order once reversed.
+    let mut bulk: Vec<_> = all.iter().take(variants.len()).cloned().collect();
+    bulk.reverse();
+    let shape = |j: &oncely::Job| {
+        (
+            j.queue.clone(),
+            j.kind.clone(),
+            j.args.clone(),
+            j.state,
+            j.priority,
+            j.max_attempts,
+            j.at_most_once,
+            j.reconcilable,
+            j.timeout_ms,
+            j.unique_key.clone(),
+        )
+    };
+    for (single, bulk) in singles.iter().zip(&bulk) {
+        assert_eq!(shape(single), shape(bulk));
+        let apart = (single.run_at - bulk.run_at).num_milliseconds().abs();
+        if single.state == JobState::Scheduled {
+            assert!(
+                apart < 5,
+                "the same run_at: {} vs {}",
+                single.run_at,
+                bulk.run_at
+            );
+        }
+        assert_ne!(
+            single.idempotency_key, bulk.idempotency_key,
+            "each its own key"
+        );
+    }
+    assert_eq!(bulk[2].state, JobState::Scheduled);
+}

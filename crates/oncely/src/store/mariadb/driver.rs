@@ -243,6 +243,40 @@ async fn insert_row(conn: &mut MySqlConnection, job: &NewJob, args: &str) -> Res
     }
 }
 
+/// Most bytes of job args sent in one bulk statement (the server's packet
+/// limit is 16 MiB by default; one job's args are at most 1 MiB).
+const BULK_CHUNK_BYTES: usize = 4 * 1024 * 1024;
+
+/// One validated job without a unique key, as a row of `job_insert_many.sql`.
+fn bulk_row(job: &NewJob, args: &str) -> serde_json::Value {
+    let mut row = serde_json::json!({
+        "queue": job.queue,
+        "kind": job.kind,
+        "args": args,
+        "priority": job.priority,
+        "max_attempts": job.max_attempts,
+        "idempotency_key": job.idempotency_key_or_random(),
+        "at_most_once": job.stored_at_most_once(),
+        "reconcilable": job.reconcilable,
+    });
+    if let Some(run_at) = job.run_at {
+        row["run_at"] = run_at.format("%Y-%m-%d %H:%M:%S%.6f").to_string().into();
+    }
+    if let Some(timeout) = job.timeout_ms() {
+        row["timeout_ms"] = timeout.into();
+    }
+    row
+}
+
+/// Inserts one chunk of keyless jobs; how many rows went in.
+async fn insert_chunk(conn: &mut MySqlConnection, rows: &[serde_json::Value]) -> Result<u64> {
+    let done = sqlx::query(include_str!("sql/job_insert_many.sql"))
+        .bind(serde_json::Value::from(rows.to_vec()).to_string())
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected())
+}
+
 /// The non-final holder of `key`, read with a lock (the latest committed row).
 async fn unique_key_holder(conn: &mut MySqlConnection, key: &str) -> Result<Option<Job>> {
     sqlx::query(include_str!("sql/job_get_by_unique_key.sql"))
@@ -327,9 +361,32 @@ impl Driver for MariaDbDriver {
             .collect::<Result<_, _>>()?;
         let mut tx = self.pool.begin().await?;
         let mut inserted = 0;
-        // No read-back: one round trip per job, and one more only for a
-        // unique key already held (to tell a holder from one that just ended).
-        for (job, args) in jobs.iter().zip(&args) {
+        // Jobs without a unique key cannot conflict: one statement per chunk.
+        let mut chunk: Vec<serde_json::Value> = Vec::new();
+        let mut chunk_bytes = 0;
+        for (job, args) in jobs
+            .iter()
+            .zip(&args)
+            .filter(|(j, _)| j.unique_key.is_none())
+        {
+            chunk_bytes += args.len() + 256;
+            chunk.push(bulk_row(job, args));
+            if chunk_bytes >= BULK_CHUNK_BYTES {
+                inserted += insert_chunk(&mut tx, &chunk).await?;
+                chunk.clear();
+                chunk_bytes = 0;
+            }
+        }
+        if !chunk.is_empty() {
+            inserted += insert_chunk(&mut tx, &chunk).await?;
+        }
+        // Keyed jobs one by one without read-back, and one more round trip
+        // only for a key already held (to tell a holder from one that ended).
+        for (job, args) in jobs
+            .iter()
+            .zip(&args)
+            .filter(|(j, _)| j.unique_key.is_some())
+        {
             for _ in 0..3 {
                 if insert_row(&mut tx, job, args).await?.is_some() {
                     inserted += 1;
