@@ -1,4 +1,4 @@
-//! Test support for oncely: a fresh database per test on either backend.
+//! Test support for oncely: a fresh database per test on any backend.
 //!
 //! PostgreSQL: uses the server at `DATABASE_URL` when set; otherwise starts
 //! one throwaway cluster per test process from the server binaries on the
@@ -9,6 +9,11 @@
 //! to install them; they never skip.
 //!
 //! SQLite: a fresh file in a temporary directory, removed on drop.
+//!
+//! MariaDB: a database on the server at `MARIADB_URL` when set, otherwise on
+//! one throwaway server per test process ([`MariaDb`], from the machine's
+//! `mariadb-server` binaries); without them the tests fail saying what to
+//! install.
 //!
 //! [`StallProxy`]: a loopback TCP proxy a test can stall and resume, to cut a
 //! worker off from PostgreSQL without closing its connections.

@@ -36,7 +36,7 @@ pub enum DbError {
     Unsupported(&'static str),
 }
 
-/// The invoices table on either backend, plus the oncely store on the same database.
+/// The invoices table on any backend, plus the oncely store on the same database.
 #[derive(Clone)]
 pub enum InvoiceDb {
     /// PostgreSQL.
