@@ -684,3 +684,8 @@ fn the_postgres_driver_follows_the_model() {
 fn the_sqlite_driver_follows_the_model() {
     run_model(Backend::Sqlite)
 }
+
+#[test]
+fn the_mariadb_driver_follows_the_model() {
+    run_model(Backend::MariaDb)
+}
