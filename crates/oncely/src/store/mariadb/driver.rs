@@ -807,10 +807,15 @@ impl MariaDbDriver {
             .map_err(|e| Error::Invalid(crate::error::ValidationError::Args(e.to_string())))?;
         let ids: Vec<i64> = fences.iter().map(|f| f.job_id).collect();
         let mut tx = self.pool.begin().await?;
-        sqlx::query(include_str!("sql/job_complete_many.sql"))
+        let done = sqlx::query(include_str!("sql/job_complete_many.sql"))
             .bind(&pairs)
             .execute(&mut *tx)
             .await?;
+        // Every attempt's row matched: all completed by this batch.
+        if done.rows_affected() == fences.len() as u64 {
+            tx.commit().await?;
+            return Ok(fences.iter().map(|_| Ok(())).collect());
+        }
         // Each outcome from the row as the batch left it: completed under
         // the attempt's own token is done (by this batch or before).
         let now: std::collections::HashMap<i64, (String, i64)> =
@@ -908,13 +913,13 @@ impl MariaDbDriver {
             return Ok(Vec::new());
         }
         let count = picked.len() as i64;
-        sqlx::query(include_str!("sql/fence_reserve.sql"))
+        // `LAST_INSERT_ID(expr)` comes back in the statement's own result.
+        let reserved = sqlx::query(include_str!("sql/fence_reserve.sql"))
             .bind(count)
             .execute(&mut *tx)
             .await?;
-        let last: i64 = sqlx::query_scalar(include_str!("sql/last_insert_id.sql"))
-            .fetch_one(&mut *tx)
-            .await?;
+        let last = i64::try_from(reserved.last_insert_id())
+            .map_err(|_| decode::corrupt(None, "fencing token out of range"))?;
         let ids = id_array(&picked);
         let mark = match reconcile {
             None => include_str!("sql/job_claim_mark.sql"),
