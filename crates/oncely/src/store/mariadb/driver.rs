@@ -12,12 +12,11 @@
 //! returns is read back in the same transaction, under the row lock the
 //! write took. No LISTEN/NOTIFY: workers poll.
 
-use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions};
+use sqlx::mysql::MySqlPoolOptions;
 use sqlx::{MySqlConnection, MySqlPool, Row};
 
 use super::rows;
@@ -65,12 +64,7 @@ fn id_array(ids: &[i64]) -> String {
 impl MariaDbDriver {
     /// Connects a pool to `url` (`mysql://` or `mariadb://`) with 10 connections.
     pub async fn connect(url: &str) -> Result<Self> {
-        let options = MySqlConnectOptions::from_str(&super::sqlx_url(url))
-            .map_err(|e| Error::BadUrl {
-                url: url.to_owned(),
-                reason: e.to_string(),
-            })?
-            .timezone(Some("+00:00".into()));
+        let options = super::connect_options(url)?;
         let pool = MySqlPoolOptions::new()
             .max_connections(10)
             .acquire_timeout(Duration::from_secs(30))
@@ -84,11 +78,7 @@ impl MariaDbDriver {
             })
             .connect_with(options)
             .await
-            .map_err(|e| Error::Connect {
-                backend: "MariaDB",
-                address: super::redact(url),
-                cause: e.to_string(),
-            })?;
+            .map_err(|e| super::connect_error(url, e))?;
         // Tested on MariaDB only: say so when the server is something else.
         let version: String = sqlx::query_scalar(include_str!("sql/server_version.sql"))
             .fetch_one(&pool)

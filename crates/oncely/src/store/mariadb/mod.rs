@@ -37,21 +37,30 @@ pub fn sqlx_url(url: &str) -> String {
     }
 }
 
-/// One connection to the server at `url`, in UTC and strict mode.
-pub async fn connect_one(url: &str) -> Result<MySqlConnection> {
-    let options = MySqlConnectOptions::from_str(&sqlx_url(url))
+/// How oncely connects to `url`: sqlx's options, in UTC.
+pub(crate) fn connect_options(url: &str) -> Result<MySqlConnectOptions> {
+    Ok(MySqlConnectOptions::from_str(&sqlx_url(url))
         .map_err(|e| Error::BadUrl {
             url: url.to_owned(),
             reason: e.to_string(),
         })?
-        .timezone(Some("+00:00".into()));
-    let mut conn = MySqlConnection::connect_with(&options)
+        .timezone(Some("+00:00".into())))
+}
+
+/// A first connection to `url` that failed, without its password.
+pub(crate) fn connect_error(url: &str, cause: sqlx::Error) -> Error {
+    Error::Connect {
+        backend: "MariaDB",
+        address: redact(url),
+        cause: cause.to_string(),
+    }
+}
+
+/// One connection to the server at `url`, in UTC and strict mode.
+pub async fn connect_one(url: &str) -> Result<MySqlConnection> {
+    let mut conn = MySqlConnection::connect_with(&connect_options(url)?)
         .await
-        .map_err(|e| Error::Connect {
-            backend: "MariaDB",
-            address: redact(url),
-            cause: e.to_string(),
-        })?;
+        .map_err(|e| connect_error(url, e))?;
     sqlx::raw_sql(include_str!("sql/session.sql"))
         .execute(&mut conn)
         .await?;
