@@ -353,6 +353,7 @@ async fn run_strategy(
     let mut zombie_slot: Option<usize> = None;
     let mut last_kill = Instant::now();
     let mut chaos_rng = fastrand::Rng::with_seed(args.seed ^ 0x9e37_79b9);
+    let mut last_settled;
     loop {
         // Bounded: a pool whose server is gone retries its connection
         // until its acquire timeout.
@@ -372,6 +373,7 @@ async fn run_strategy(
             .map(|(_, n)| n)
             .sum();
         bar.set_position(settled.max(0) as u64);
+        last_settled = settled;
         let work_left = settled < i64::from(args.invoices);
         for (i, slot) in servers.iter_mut().enumerate() {
             if let Some(child) = slot {
@@ -487,7 +489,7 @@ async fn run_strategy(
     bar.finish_and_clear();
     let failovers = match rig.as_deref_mut() {
         Some(rig) => {
-            rig.finish();
+            rig.finish(last_settled).await;
             rig.done.clone()
         }
         None => Vec::new(),

@@ -161,37 +161,7 @@ impl Rig {
         let Some(w) = self.watching.as_mut() else {
             return Ok(());
         };
-        let after = *w.settled_after.get_or_insert(settled);
-        w.record.settled_rolled_back = (w.settled_before - after).max(0);
-        if w.record.first_progress_secs.is_none() {
-            let first: Result<Option<DateTime<Utc>>, _> = sqlx::query_scalar(include_str!(
-                "../db/postgres/sql/failover_first_completion.sql"
-            ))
-            .bind(w.promoted_at)
-            .fetch_one(&mut w.conn)
-            .await;
-            if let Ok(Some(first)) = first {
-                let since_promotion = (first - w.promoted_at).to_std().unwrap_or_default();
-                w.record.first_progress_secs =
-                    Some(w.record.promote_secs + since_promotion.as_secs_f64());
-            }
-        }
-        if w.record.all_servers_secs.is_none() {
-            let here: Result<i64, _> = sqlx::query_scalar(include_str!(
-                "../db/postgres/sql/failover_workers_reporting.sql"
-            ))
-            .bind(w.promoted_at)
-            .fetch_one(&mut w.conn)
-            .await;
-            if let Ok(here) = here {
-                w.record.servers_reporting = here.max(0) as usize;
-                if w.record.servers_reporting >= servers {
-                    w.record.all_servers_secs = Some(w.killed.elapsed().as_secs_f64());
-                }
-            }
-        }
-        let recovered =
-            w.record.first_progress_secs.is_some() && w.record.all_servers_secs.is_some();
+        let recovered = w.measure(settled, servers).await;
         if recovered || w.killed.elapsed() > RECOVERY_LIMIT {
             if let Some(w) = self.watching.take() {
                 self.done.push(w.record);
@@ -215,14 +185,57 @@ impl Rig {
         Ok(())
     }
 
-    /// Ends the watch at the end of the run (work ran out before recovery was seen).
-    pub fn finish(&mut self) {
-        if let Some(w) = self.watching.take() {
+    /// Ends the watch at the end of the run, `settled` as the monitor saw
+    /// it last. The servers may have finished the work and exited between
+    /// two observations: one last measure counts every server that reported
+    /// on the new primary (a clean exit writes there too) against those
+    /// running at the kill.
+    pub async fn finish(&mut self, settled: i64) {
+        if let Some(mut w) = self.watching.take() {
+            let at_kill = w.record.servers;
+            w.measure(settled, at_kill).await;
             self.done.push(w.record);
         }
     }
 }
 
+impl Watching {
+    /// Records what the promoted server shows now; whether the failover
+    /// counts as recovered (an invoice settled there, and `servers`
+    /// reported there).
+    async fn measure(&mut self, settled: i64, servers: usize) -> bool {
+        let after = *self.settled_after.get_or_insert(settled);
+        self.record.settled_rolled_back = (self.settled_before - after).max(0);
+        if self.record.first_progress_secs.is_none() {
+            let first: Result<Option<DateTime<Utc>>, _> = sqlx::query_scalar(include_str!(
+                "../db/postgres/sql/failover_first_completion.sql"
+            ))
+            .bind(self.promoted_at)
+            .fetch_one(&mut self.conn)
+            .await;
+            if let Ok(Some(first)) = first {
+                let since_promotion = (first - self.promoted_at).to_std().unwrap_or_default();
+                self.record.first_progress_secs =
+                    Some(self.record.promote_secs + since_promotion.as_secs_f64());
+            }
+        }
+        if self.record.all_servers_secs.is_none() {
+            let here: Result<i64, _> = sqlx::query_scalar(include_str!(
+                "../db/postgres/sql/failover_workers_reporting.sql"
+            ))
+            .bind(self.promoted_at)
+            .fetch_one(&mut self.conn)
+            .await;
+            if let Ok(here) = here {
+                self.record.servers_reporting = here.max(0) as usize;
+                if self.record.servers_reporting >= servers {
+                    self.record.all_servers_secs = Some(self.killed.elapsed().as_secs_f64());
+                }
+            }
+        }
+        self.record.first_progress_secs.is_some() && self.record.all_servers_secs.is_some()
+    }
+}
 /// A connection to the promoted server at `url`, and its clock now.
 async fn connect_promoted(url: &str) -> Result<(sqlx::PgConnection, DateTime<Utc>), String> {
     use sqlx::Connection;
