@@ -1,19 +1,25 @@
 #!/usr/bin/env python3
-"""Side-by-side drain comparison on one PostgreSQL server, in one run.
+"""Side-by-side comparison on one PostgreSQL server, in one run.
 
 For each backlog size: the limit (bench/limit: the bare SQL of a job's life
 in pgbench, batches of 100 and 500, on oncely's schema and on the floor table
-where a completion deletes and nothing is kept), oncely (oncely-bench), graphile-worker
-0.17 at its defaults and at its recommended throughput settings
-(bench/anchors/bench.mjs). Prints one table with each system's rate, oncely's
-ratio to it, its fraction of the limit and the WAL it wrote per job; progress
-goes to stderr.
+where a completion deletes and nothing is kept), oncely (oncely-bench), and
+every anchor at the settings its documentation recommends for throughput
+(named in the row), with its defaults as an extra row at the first backlog:
+graphile-worker 0.17 and pg-boss 10 (bench/anchors/bench.mjs), riverqueue,
+underway and apalis (bench/anchors/*, their own Cargo projects). A drain that
+would outlast --max-drain-secs is cut there and its rate taken over what
+finished (the row says "first N s"). At the first backlog also: insert one by
+one, bulk insert, and insert-to-start latency at 200 jobs/s for every system.
+Prints the tables with oncely's ratio to each row, each row's fraction of
+the limit and the WAL it wrote per job; progress goes to stderr.
 
     bench/compare.py postgres://USER@HOST:PORT/postgres [--jobs 20000,200000,1000000]
-                     [--clients 4] [--concurrency 25] [--json FILE]
+                     [--clients 4] [--concurrency 25] [--max-drain-secs 120]
+                     [--peers graphile,river,pgboss,underway,apalis] [--json FILE] [--chart PNG]
 
-Build oncely-bench in release mode first (scripts/bench.sh does) and install
-the Node anchors (npm install in bench/anchors).
+Build oncely-bench in release mode first (scripts/bench.sh does); this
+script installs the Node anchors (npm) and builds the Rust ones (cargo).
 """
 
 import argparse
@@ -74,24 +80,90 @@ def oncely(url, jobs, clients, concurrency):
             "wal_bytes_per_job": row["db_cost"]["wal_bytes_per_job"]}
 
 
-def graphile(url, jobs, clients, concurrency):
+# Insert rows, one per system and scenario: one by one, bulk.
+INSERTS = []
+
+
+def collect(out, rows, first):
+    """Drain rows of an anchor's JSON line into `rows`; its latency and insert
+    rows into LATENCY and INSERTS (at the first backlog)."""
+    last = [line for line in out.splitlines() if line.startswith("{")][-1]
+    for row in json.loads(last)["rows"]:
+        scenario = row["scenario"]
+        if row.get("latency"):
+            setting = scenario[scenario.index("(") + 1:-1]
+            LATENCY.append({"system": f"{row['library']}, {setting}", **row["latency"]})
+        elif scenario.startswith("insert,"):
+            # Each the first time seen: one by one from the first backlog,
+            # bulk from the first backlog that has more than 20,000 jobs.
+            if not any(r["system"] == row["library"] and r["scenario"] == scenario
+                       for r in INSERTS):
+                INSERTS.append({"system": row["library"], "scenario": scenario,
+                                "jobs": row["jobs"], "jobs_per_sec": row["jobs_per_sec"]})
+        elif scenario.startswith("drain"):
+            setting = scenario[scenario.index("(") + 1:-1]
+            cut = ""
+            if ", first " in scenario:
+                cut = ", " + scenario[scenario.index("first "):scenario.index(" (")]
+            cost = row.get("db_cost") or {}
+            # The chart draws one line per system: the cut is kept apart.
+            rows.append({"system": f"{row['library']}, {setting}", "cut": cut,
+                         "jobs_per_sec": row["jobs_per_sec"],
+                         "wal_bytes_per_job": cost.get("wal_bytes_per_job", 0.0)})
+
+
+def node(url, jobs, common, first, *args):
+    extra = [] if first else ["--no-latency", "1"]
+    return run(["node", os.path.join(HERE, "anchors", "bench.mjs"), url, "--jobs", str(jobs),
+                *common, *extra, *args])
+
+
+def graphile(url, jobs, common, first):
     # Its defaults drain ~2k jobs/s: above 200,000 jobs only the tuned row.
     only = "graphile" if jobs <= 200_000 else "graphile-tuned"
-    out = run(["node", os.path.join(HERE, "anchors", "bench.mjs"), url, "--only", only,
-               "--jobs", str(jobs), "--clients", str(clients), "--concurrency", str(concurrency)])
-    last = [line for line in out.splitlines() if line.startswith("{")][-1]
     rows = []
-    for row in json.loads(last)["rows"]:
-        if row.get("latency"):
-            setting = row["scenario"][len("insert-to-start latency ("):-1]
-            LATENCY.append({"system": f"{row['library']}, {setting}", **row["latency"]})
-        if not row["scenario"].startswith("drain"):
-            continue
-        setting = row["scenario"][len("drain a backlog ("):-1]
-        rows.append({"system": f"{row['library']}, {setting}",
-                     "jobs_per_sec": row["jobs_per_sec"],
-                     "wal_bytes_per_job": row["db_cost"]["wal_bytes_per_job"]})
+    collect(node(url, jobs, common, first, "--only", only), rows, first)
     return rows
+
+
+def pgboss(url, jobs, common, first):
+    # Batches of 25 (one batch per slot of a client) and of 250 (its best
+    # measured); pg-boss polls every 0.5 s at the most often.
+    rows = []
+    for batch in ([25, 250] if first else [250]):
+        collect(node(url, jobs, common, first, "--only", "pgboss", "--batch", str(batch)),
+                rows, first)
+    return rows
+
+
+# Rust anchors: (directory, binary, best settings, defaults) — settings as
+# their own options; defaults run at the first backlog only.
+RUST = {
+    "river": ("riverqueue", "riverqueue-bench",
+              ["--fetch-cooldown-ms", "1", "--fetch-poll-ms", "10"], []),
+    "underway": ("underway", "underway-bench", ["--poll-ms", "10"], []),
+    "apalis": ("apalis", "apalis-bench", ["--buffer", "100", "--poll-ms", "10"], []),
+}
+
+
+def rust(name, url, jobs, common, first):
+    directory, binary, best, defaults = RUST[name]
+    exe = os.path.join(HERE, "anchors", directory, "target", "release", binary)
+    rows = []
+    for settings in ([best, defaults] if first else [best]):
+        only = [] if first else ["--only", "bulk,drain"]
+        collect(run([exe, url, "--jobs", str(jobs), *common, *only, *settings]), rows, first)
+    return rows
+
+
+def build_anchors(peers):
+    anchors = os.path.join(HERE, "anchors")
+    if {"graphile", "pgboss"} & set(peers):
+        run(["npm", "install", "--no-audit", "--no-fund", "--silent", "--prefix", anchors])
+    for name in peers:
+        if name in RUST:
+            run(["cargo", "build", "--release", "-q", "--manifest-path",
+                 os.path.join(anchors, RUST[name][0], "Cargo.toml")])
 
 
 def server_settings(url):
@@ -108,25 +180,45 @@ def main():
     parser.add_argument("--jobs", default="20000,200000,1000000")
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--concurrency", type=int, default=25)
+    parser.add_argument("--max-drain-secs", type=int, default=120,
+                        help="cut a peer's drain after this long (its rate over what finished)")
+    parser.add_argument("--peers", default="graphile,river,pgboss,underway,apalis")
     parser.add_argument("--json", help="also write the rows to this file")
     parser.add_argument("--chart", help="draw the chart into this PNG (needs --json)")
     parser.add_argument("--sweep", default="5,25,100",
                         help="oncely's concurrencies per client for the sweep (at the middle backlog)")
     args = parser.parse_args()
+    peers = [p for p in args.peers.split(",") if p]
+    for p in peers:
+        if p not in ("graphile", "pgboss") and p not in RUST:
+            raise SystemExit(f"no anchor {p!r}")
+    build_anchors(peers)
     settings = server_settings(args.url)
     backlogs = [int(j) for j in args.jobs.split(",")]
     middle = backlogs[len(backlogs) // 2]
+    common = ["--clients", str(args.clients), "--concurrency", str(args.concurrency),
+              "--max-drain-secs", str(args.max_drain_secs)]
     table = []
     for jobs in backlogs:
+        first = jobs == backlogs[0]
         rows = limit(args.url, jobs, args.clients)
         ours = oncely(args.url, jobs, args.clients, args.concurrency)
         rows.append(ours)
-        rows.extend(graphile(args.url, jobs, args.clients, args.concurrency))
+        for peer in peers:
+            if peer == "graphile":
+                rows.extend(graphile(args.url, jobs, common, first))
+            elif peer == "pgboss":
+                rows.extend(pgboss(args.url, jobs, common, first))
+            else:
+                rows.extend(rust(peer, args.url, jobs, common, first))
         for row in rows:
             row["backlog"] = jobs
             row["oncely_ratio"] = ours["jobs_per_sec"] / row["jobs_per_sec"]
             row["of_limit"] = row["jobs_per_sec"] / rows[0]["jobs_per_sec"]
         table.extend(rows)
+    for row in oncely_rows(args.url, "--only", "insert,bulk", "--jobs", str(backlogs[0])):
+        INSERTS.insert(0, {"system": "oncely", "scenario": row["scenario"],
+                           "jobs": row["jobs"], "jobs_per_sec": row["jobs_per_sec"]})
     sweep = [{"concurrency": c,
               "jobs_per_sec": oncely(args.url, middle, args.clients, c)["jobs_per_sec"]}
              for c in [int(c) for c in args.sweep.split(",")]]
@@ -138,11 +230,22 @@ def main():
     print("| backlog | system | jobs/s | oncely / it | of the limit | WAL bytes/job |")
     print("|---|---|---|---|---|---|")
     for row in table:
-        print(f"| {row['backlog']:,} | {row['system']} | {row['jobs_per_sec']:,.0f} | "
+        print(f"| {row['backlog']:,} | {row['system']}{row.get('cut', '')} | {row['jobs_per_sec']:,.0f} | "
               f"{row['oncely_ratio']:.2f}x | {row['of_limit']:.2f} | {row['wal_bytes_per_job']:,.0f} |")
     print()
     print(f"oncely at a {middle:,}-job backlog by concurrency per client: " +
           ", ".join(f"{r['concurrency']}: {r['jobs_per_sec']:,.0f} jobs/s" for r in sweep))
+    print()
+    print("Inserts (one by one: 8 tasks, at most 20,000 jobs; bulk: the rest of a backlog in "
+          "batches of 1,000 through each library's own bulk insert):")
+    print("| system | scenario | jobs | jobs/s | oncely / it |")
+    print("|---|---|---|---|---|")
+    for row in INSERTS:
+        kind = "insert, one by one" if "one by one" in row["scenario"] else "insert, batches"
+        ours = [r for r in INSERTS if r["system"] == "oncely" and r["scenario"].startswith(kind)]
+        ratio = f"{ours[0]['jobs_per_sec'] / row['jobs_per_sec']:.2f}x" if ours else ""
+        print(f"| {row['system']} | {row['scenario']} | {row['jobs']:,} | "
+              f"{row['jobs_per_sec']:,.0f} | {ratio} |")
     print()
     print("Insert-to-start latency, 2,000 jobs inserted one at a time at 200/s into idle workers:")
     print("| system | p50 ms | p95 ms | p99 ms | max ms |")
@@ -153,7 +256,7 @@ def main():
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"settings": settings, "rows": table, "concurrency": sweep,
-                       "latency": latency}, f, indent=2)
+                       "latency": latency, "inserts": INSERTS}, f, indent=2)
         if args.chart:
             run([BENCH, "--chart-from", args.json, "--chart-out", args.chart])
 

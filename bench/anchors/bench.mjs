@@ -1,12 +1,19 @@
 // The insert and drain scenarios of oncely-bench, on graphile-worker and
 // pg-boss, so that the three can be compared on the same PostgreSQL server.
 //
-//   node bench.mjs POSTGRES_URL [--jobs 20000] [--clients 4] [--concurrency 25] [--only graphile|graphile-tuned|pgboss]
+//   node bench.mjs POSTGRES_URL [--jobs 20000] [--clients 4] [--concurrency 25]
+//       [--max-drain-secs 600] [--only graphile|graphile-tuned|pgboss] [--batch N] [--no-latency 1]
+//
+// --batch N with --only pgboss: pg-boss with that batch size only.
 //
 // Each library gets a fresh database (the role must be allowed to CREATE
-// DATABASE). Insert: jobs added one at a time from 8 concurrent tasks. Drain:
-// that backlog run by CLIENTS workers of CONCURRENCY each, no-op handler,
-// timed from start until every job has succeeded.
+// DATABASE). Insert: up to 20,000 jobs added one at a time from 8 concurrent
+// tasks; the rest of the backlog through the library's bulk insert in
+// batches of 1,000 (timed as its own row). Drain: that backlog run by CLIENTS
+// workers of CONCURRENCY each, no-op handler, timed from start until every
+// job has succeeded or --max-drain-secs passed (then the rate is over what
+// finished, and the row says so). Latency: 2,000 jobs added one at a time at
+// 200/s into idle workers, insert call to handler start.
 
 import pg from "pg";
 import { Logger, makeWorkerUtils, run } from "graphile-worker";
@@ -22,7 +29,7 @@ function parseArgs() {
     console.error("usage: node bench.mjs POSTGRES_URL [--jobs N] [--clients N] [--concurrency N]");
     process.exit(2);
   }
-  const opts = { url, jobs: 20000, clients: 4, concurrency: 25, only: "" };
+  const opts = { url, jobs: 20000, clients: 4, concurrency: 25, only: "", "max-drain-secs": 600, "no-latency": 0, batch: 0 };
   for (let i = 0; i < rest.length; i += 2) {
     const key = rest[i].replace(/^--/, "");
     if (key === "only" && ["graphile", "graphile-tuned", "pgboss"].includes(rest[i + 1])) {
@@ -65,6 +72,22 @@ async function insertOneByOne(jobs, add) {
 async function waitFor(check) {
   while (!check()) await new Promise((r) => setTimeout(r, 5));
 }
+
+/** Waits until `count()` reaches `total` or the drain cap passed; the drain's jobs and seconds. */
+async function drained(opts, started, total, count) {
+  const cap = opts["max-drain-secs"] * 1000;
+  await waitFor(() => count() >= total || performance.now() - started >= cap);
+  return { jobs: Math.min(count(), total), seconds: (performance.now() - started) / 1000 };
+}
+
+/** The drain's scenario name: whole, or cut at the cap. */
+function drainName(total, finished, setting) {
+  return finished.jobs >= total
+    ? `drain ${total} (${setting})`
+    : `drain ${total}, first ${finished.seconds.toFixed(0)} s (${setting})`;
+}
+
+const ONE_BY_ONE_MAX = 20000;
 
 function row(library, scenario, { jobs, seconds }, dbCost) {
   return { library, scenario, jobs, seconds, jobs_per_sec: jobs / seconds, db_cost: dbCost };
@@ -171,7 +194,8 @@ async function graphileWorker(opts, tuned) {
   await utils.migrate();
   // One by one for the insert scenario (at most 20,000), the rest of the
   // backlog in bulk (`addJobs`, as its docs recommend for many jobs).
-  const oneByOne = await insertOneByOne(Math.min(opts.jobs, 20000), (n) => utils.addJob("noop", { n }));
+  const oneByOne = await insertOneByOne(Math.min(opts.jobs, ONE_BY_ONE_MAX), (n) => utils.addJob("noop", { n }));
+  const bulkStarted = performance.now();
   for (let n = oneByOne.jobs; n < opts.jobs; n += 1000) {
     const specs = Array.from({ length: Math.min(1000, opts.jobs - n) }, (_, i) => ({
       identifier: "noop",
@@ -179,6 +203,7 @@ async function graphileWorker(opts, tuned) {
     }));
     await utils.addJobs(specs);
   }
+  const bulk = { jobs: Math.max(0, opts.jobs - oneByOne.jobs), seconds: (performance.now() - bulkStarted) / 1000 };
   const inserted = { jobs: Math.max(opts.jobs, oneByOne.jobs), seconds: oneByOne.seconds };
   await utils.release();
   let done = 0;
@@ -186,15 +211,29 @@ async function graphileWorker(opts, tuned) {
   const started = performance.now();
   const runners = await graphileRunners(connectionString, opts, tuned, { noop: async () => {} });
   for (const r of runners) r.events.on("job:success", () => done++);
-  await waitFor(() => done >= inserted.jobs);
-  const seconds = (performance.now() - started) / 1000;
+  const finished = await drained(opts, started, inserted.jobs, () => done);
   await Promise.all(runners.map((r) => r.stop()));
-  const cost = await dbCost(connectionString, walFrom, inserted.jobs);
+  const cost = await dbCost(connectionString, walFrom, finished.jobs);
   const setting = tuned ? "local queue 500, batched completion" : "defaults";
-  return [
-    row(GRAPHILE, "insert, one by one (8 tasks)", oneByOne),
-    row(GRAPHILE, `drain a backlog (${setting})`, { jobs: inserted.jobs, seconds }, cost),
-  ];
+  const rows = [row(GRAPHILE, "insert, one by one (8 tasks)", oneByOne)];
+  if (bulk.jobs > 0) rows.push(row(GRAPHILE, "insert, batches of 1,000 (addJobs)", bulk));
+  rows.push(row(GRAPHILE, drainName(inserted.jobs, finished, setting), finished, cost));
+  return rows;
+}
+
+const PGBOSS = "pg-boss 10.4.2";
+
+/** `opts.clients` pg-boss workers fetching `batchSize` jobs per poll (0.5 s, its least). */
+async function pgBossWorkers(connectionString, opts, batchSize, handler) {
+  const workers = [];
+  for (let i = 0; i < opts.clients; i++) {
+    const boss = new PgBoss({ connectionString, max: 10, supervise: false, schedule: false });
+    boss.on("error", (e) => console.error("pg-boss:", e.message));
+    await boss.start();
+    await boss.work("bench", { batchSize, pollingIntervalSeconds: 0.5 }, handler);
+    workers.push(boss);
+  }
+  return workers;
 }
 
 async function pgBoss(opts, batchSize) {
@@ -203,30 +242,55 @@ async function pgBoss(opts, batchSize) {
   producer.on("error", (e) => console.error("pg-boss:", e.message));
   await producer.start();
   await producer.createQueue("bench");
-  const inserted = await insertOneByOne(opts.jobs, (n) => producer.send("bench", { n }));
-  await producer.stop({ graceful: false, wait: true });
+  const oneByOne = await insertOneByOne(Math.min(opts.jobs, ONE_BY_ONE_MAX), (n) => producer.send("bench", { n }));
+  const bulkStarted = performance.now();
+  for (let n = oneByOne.jobs; n < opts.jobs; n += 1000) {
+    const jobs = Array.from({ length: Math.min(1000, opts.jobs - n) }, (_, i) => ({ name: "bench", data: { n: n + i } }));
+    await producer.insert(jobs);
+  }
+  const bulk = { jobs: Math.max(0, opts.jobs - oneByOne.jobs), seconds: (performance.now() - bulkStarted) / 1000 };
+  const total = Math.max(opts.jobs, oneByOne.jobs);
   let done = 0;
-  const workers = [];
   const walFrom = await walPosition(connectionString);
   const started = performance.now();
-  for (let i = 0; i < opts.clients; i++) {
-    const boss = new PgBoss({ connectionString, max: 10, supervise: false, schedule: false });
-    boss.on("error", (e) => console.error("pg-boss:", e.message));
-    await boss.start();
-    await boss.work("bench", { batchSize, pollingIntervalSeconds: 0.5 }, async (jobs) => {
-      done += jobs.length;
-    });
-    workers.push(boss);
-  }
-  await waitFor(() => done >= inserted.jobs);
+  const workers = await pgBossWorkers(connectionString, opts, batchSize, async (jobs) => {
+    done += jobs.length;
+  });
   // A batch counts when its handler returned; pg-boss then completes it in one statement.
-  const seconds = (performance.now() - started) / 1000;
+  const finished = await drained(opts, started, total, () => done);
   await Promise.all(workers.map((b) => b.stop({ graceful: false, wait: true })));
-  const cost = await dbCost(connectionString, walFrom, inserted.jobs);
-  return [
-    row("pg-boss 10.4.2", "insert, one by one (8 tasks)", inserted),
-    row("pg-boss 10.4.2", `drain a backlog (batches of ${batchSize})`, { jobs: inserted.jobs, seconds }, cost),
-  ];
+  const cost = await dbCost(connectionString, walFrom, finished.jobs);
+  const rows = [row(PGBOSS, "insert, one by one (8 tasks)", oneByOne)];
+  if (bulk.jobs > 0) rows.push(row(PGBOSS, "insert, batches of 1,000 (insert)", bulk));
+  rows.push(row(PGBOSS, drainName(total, finished, `batches of ${batchSize}`), finished, cost));
+  if (!opts["no-latency"]) {
+    // Idle workers: what the drain left is removed first.
+    const c = new pg.Client({ connectionString });
+    await c.connect();
+    await c.query("DELETE FROM pgboss.job WHERE name = 'bench'");
+    await c.end();
+    const samples = [];
+    const idle = await pgBossWorkers(connectionString, opts, batchSize, async (jobs) => {
+      const now = performance.timeOrigin + performance.now();
+      for (const j of jobs) samples.push(now - j.data.at);
+    });
+    const latencyStarted = performance.now();
+    for (let n = 0; n < LATENCY_JOBS; n++) {
+      const due = latencyStarted + (n * 1000) / LATENCY_RATE;
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      await producer.send("bench", { at: performance.timeOrigin + performance.now() });
+    }
+    await waitFor(() => samples.length >= LATENCY_JOBS);
+    const seconds = (performance.now() - latencyStarted) / 1000;
+    await Promise.all(idle.map((b) => b.stop({ graceful: false, wait: true })));
+    rows.push({
+      ...row(PGBOSS, `insert-to-start latency (batches of ${batchSize})`, { jobs: LATENCY_JOBS, seconds }),
+      latency: percentiles(samples),
+    });
+  }
+  await producer.stop({ graceful: false, wait: true });
+  return rows;
 }
 
 const opts = parseArgs();
@@ -238,22 +302,27 @@ const opts = parseArgs();
 // (its defaults take minutes at a 1,000,000-job backlog).
 const rows = [];
 if (opts.only === "graphile-tuned") {
-  rows.push(...(await graphileWorker(opts, true)).slice(1));
+  rows.push(...(await graphileWorker(opts, true)));
+  if (!opts["no-latency"]) rows.push(await graphileLatency(opts, true));
 } else if (opts.only !== "pgboss") {
   rows.push(...(await graphileWorker(opts, false)));
-  rows.push(...(await graphileWorker(opts, true)).slice(1));
-  rows.push(await graphileLatency(opts, false));
-  rows.push(await graphileLatency(opts, true));
+  rows.push(...(await graphileWorker(opts, true)).filter((r) => !r.scenario.startsWith("insert,")));
+  if (!opts["no-latency"]) {
+    rows.push(await graphileLatency(opts, false));
+    rows.push(await graphileLatency(opts, true));
+  }
 }
-if (opts.only === "" || opts.only === "pgboss") {
+if (opts.only === "pgboss" && opts.batch) {
+  rows.push(...(await pgBoss(opts, opts.batch)));
+} else if (opts.only === "" || opts.only === "pgboss") {
   rows.push(...(await pgBoss(opts, opts.concurrency)));
-  rows.push(...(await pgBoss(opts, opts.concurrency * 10)).slice(1));
+  rows.push(...(await pgBoss(opts, opts.concurrency * 10)).filter((r) => !r.scenario.startsWith("insert,")));
 }
 for (const r of rows) {
   const l = r.latency;
   const latency = l ? `${l.p50_ms.toFixed(1)}/${l.p95_ms.toFixed(1)}/${l.p99_ms.toFixed(1)}/${l.max_ms.toFixed(1)} ms` : "";
   console.log(
-    `${r.library.padEnd(24)} ${r.scenario.padEnd(44)} ${String(r.jobs).padStart(7)} ${r.seconds.toFixed(2).padStart(8)} ${r.jobs_per_sec.toFixed(0).padStart(9)} ${latency}`,
+    `${r.library.padEnd(24)} ${r.scenario.padEnd(52)} ${String(r.jobs).padStart(7)} ${r.seconds.toFixed(2).padStart(8)} ${r.jobs_per_sec.toFixed(0).padStart(9)} ${latency}`,
   );
 }
 for (const r of rows.filter((r) => r.db_cost)) {

@@ -218,6 +218,9 @@ fn concurrency_panel(
     Ok(())
 }
 
+/// The bottom of the latency panel's log scale.
+const LATENCY_FLOOR_MS: f64 = 0.1;
+
 fn latency_panel(
     c: &Comparison,
     area: &DrawingArea<BitMapBackend, plotters::coord::Shift>,
@@ -246,7 +249,11 @@ fn latency_panel(
         .margin(15)
         .x_label_area_size(40)
         .y_label_area_size(60)
-        .build_cartesian_2d((0u32..3 * systems - 1).into_segmented(), 0.0..top)?;
+        // Log scale: the peers' latencies span 1 ms to half a second.
+        .build_cartesian_2d(
+            (0u32..3 * systems - 1).into_segmented(),
+            (LATENCY_FLOOR_MS..top).log_scale(),
+        )?;
     chart
         .configure_mesh()
         .disable_x_mesh()
@@ -255,7 +262,7 @@ fn latency_panel(
             SegmentValue::CenterOf(i) => names[(*i % 3) as usize].to_string(),
             _ => String::new(),
         })
-        .y_desc("ms")
+        .y_desc("ms (log scale)")
         .label_style(("sans-serif", 12))
         .draw()?;
     for (s, l) in c.latency.iter().enumerate() {
@@ -267,8 +274,8 @@ fn latency_panel(
                 let x = 3 * s + p as u32;
                 let mut bar = Rectangle::new(
                     [
-                        (SegmentValue::Exact(x), 0.0),
-                        (SegmentValue::Exact(x + 1), ms),
+                        (SegmentValue::Exact(x), LATENCY_FLOOR_MS),
+                        (SegmentValue::Exact(x + 1), ms.max(LATENCY_FLOOR_MS)),
                     ],
                     color.filled(),
                 );

@@ -1,133 +1,187 @@
-//! The drain scenario of `oncely-bench` on apalis with its PostgreSQL
-//! storage, on a fresh database of the given server:
+//! The scenarios of `oncely-bench` on apalis with its PostgreSQL storage, on
+//! a fresh database of the given server (see `peer-kit` for the scenarios
+//! and the common options):
 //!
-//!   apalis-bench POSTGRES_URL [JOBS] [CLIENTS] [CONCURRENCY] [BUFFER] [POLL_MS]
+//!   apalis-bench POSTGRES_URL [--jobs N] [--clients N] [--concurrency N]
+//!       [--max-drain-secs S] [--only LIST] [--buffer N] [--poll-ms MS]
 //!
-//! BUFFER and POLL_MS are apalis's fetch knobs (`Config::set_buffer_size`,
-//! `Config::set_poll_interval`; its defaults are 10 and 100 ms). Insert: JOBS
-//! pushed one at a time from 8 concurrent tasks. Drain: that backlog worked
-//! by CLIENTS workers (each its own pool) with CONCURRENCY each and a no-op
-//! handler, timed until every handler has returned.
+//! `--buffer` and `--poll-ms` are apalis's fetch knobs
+//! (`Config::set_buffer_size`, `Config::set_poll_interval`; its defaults are
+//! 10 and 100 ms). Each client is a worker with `--concurrency`. No bulk
+//! insert in its storage API: a backlog past 20,000 jobs is pushed one by
+//! one, untimed.
 
 use std::error::Error;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use apalis::prelude::*;
 use apalis_sql::postgres::PostgresStorage;
 use apalis_sql::Config;
+use peer_kit::{print_cost, print_drain, print_row, Done, Plan, Waits};
 use serde::{Deserialize, Serialize};
 use sqlx::postgres::PgPoolOptions;
-use sqlx::{Connection, PgConnection};
+use sqlx::{Connection, PgConnection, PgPool};
 
-const INSERTERS: u32 = 8;
+const LIBRARY: &str = "apalis 0.7.4";
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
 struct Noop {
     n: u32,
+    /// Insert time (`peer_kit::now_us`) for the latency scenario, else 0.
+    at: u64,
 }
 
-async fn noop(_job: Noop, done: Data<Arc<AtomicU64>>) -> Result<(), apalis::prelude::Error> {
-    done.fetch_add(1, Ordering::Relaxed);
+async fn noop(job: Noop, done: Data<Done>, waits: Data<Waits>) -> Result<(), apalis::prelude::Error> {
+    if job.at > 0 {
+        waits.record(job.at);
+    }
+    done.add();
     Ok(())
 }
 
 async fn fresh_database(url: &str) -> Result<String, Box<dyn Error>> {
     let mut admin = PgConnection::connect(url).await?;
-    let name = format!(
-        "bench_apalis_{}_{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)?
-            .as_millis()
-    );
+    let name = peer_kit::database_name("apalis");
     sqlx::query(&format!("CREATE DATABASE {name}"))
         .execute(&mut admin)
         .await?;
-    let (base, _) = url.rsplit_once('/').ok_or("the URL names no database")?;
-    Ok(format!("{base}/{name}"))
+    Ok(peer_kit::database_url(url, &name)?)
 }
 
-fn print(scenario: &str, jobs: u32, took: Duration) {
-    println!(
-        "{:<24} {:<44} {:>7} {:>8.2} {:>9.0}",
-        "apalis 0.7.4",
-        scenario,
-        jobs,
-        took.as_secs_f64(),
-        f64::from(jobs) / took.as_secs_f64()
-    );
+async fn wal(pool: &PgPool) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(peer_kit::WAL_POSITION_SQL)
+        .fetch_one(pool)
+        .await
 }
 
-#[tokio::main]
-async fn main() -> Result<(), Box<dyn Error>> {
-    let args: Vec<String> = std::env::args().collect();
-    let url = args.get(1).ok_or(
-        "usage: apalis-bench POSTGRES_URL [JOBS] [CLIENTS] [CONCURRENCY] [BUFFER] [POLL_MS]",
-    )?;
-    let arg = |i: usize, default: u32| -> Result<u32, Box<dyn Error>> {
-        Ok(args.get(i).map(|s| s.parse()).transpose()?.unwrap_or(default))
-    };
-    let (jobs, clients, concurrency) = (arg(2, 20_000)?, arg(3, 4)?, arg(4, 25)?);
-    let (buffer, poll_ms) = (arg(5, 10)?, arg(6, 100)?);
-    let db = fresh_database(url).await?;
-    let pool = PgPoolOptions::new().max_connections(10).connect(&db).await?;
-    PostgresStorage::setup(&pool).await?;
-    let config = || {
+/// The fetch knobs.
+#[derive(Clone, Copy)]
+struct Fetch {
+    buffer: u32,
+    poll_ms: u32,
+}
+
+impl Fetch {
+    fn config(self) -> Config {
         Config::new("bench")
-            .set_buffer_size(buffer as usize)
-            .set_poll_interval(Duration::from_millis(u64::from(poll_ms)))
-    };
-    let storage: PostgresStorage<Noop> = PostgresStorage::new_with_config(pool.clone(), config());
-    let per_task = jobs.div_ceil(INSERTERS);
-    let started = Instant::now();
-    let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..INSERTERS {
-        let mut storage = storage.clone();
-        tasks.spawn(async move {
-            for n in 0..per_task {
-                storage.push(Noop { n }).await?;
-            }
-            Ok::<(), sqlx::Error>(())
-        });
+            .set_buffer_size(self.buffer as usize)
+            .set_poll_interval(Duration::from_millis(u64::from(self.poll_ms)))
     }
-    while let Some(done) = tasks.join_next().await {
-        done??;
-    }
-    let total = per_task * INSERTERS;
-    print("insert, one by one (8 tasks)", total, started.elapsed());
+}
 
-    let done = Arc::new(AtomicU64::new(0));
+/// Runs `clients` workers until `until` resolves (then shuts them down).
+async fn run_fleet<F>(
+    db: &str,
+    plan: &Plan,
+    fetch: Fetch,
+    done: &Done,
+    waits: &Waits,
+    until: F,
+) -> Result<(), Box<dyn Error>>
+where
+    F: std::future::Future<Output = std::io::Result<()>> + Send + 'static,
+{
     let mut monitor = Monitor::new();
-    for c in 0..clients {
-        let pool = PgPoolOptions::new().max_connections(10).connect(&db).await?;
-        let storage: PostgresStorage<Noop> = PostgresStorage::new_with_config(pool, config());
+    for c in 0..plan.clients {
+        let pool = PgPoolOptions::new().max_connections(10).connect(db).await?;
+        let storage: PostgresStorage<Noop> = PostgresStorage::new_with_config(pool, fetch.config());
         let worker = WorkerBuilder::new(format!("bench-{c}"))
-            .concurrency(concurrency as usize)
+            .concurrency(plan.concurrency as usize)
             .data(done.clone())
+            .data(waits.clone())
             .backend(storage)
             .build_fn(noop);
         monitor = monitor.register(worker);
     }
-    let started = Instant::now();
-    let watched = done.clone();
-    // The drain's time, taken when the last handler has returned (the
-    // monitor's shutdown afterwards is not timed).
-    let took_us = Arc::new(AtomicU64::new(0));
-    let took = took_us.clone();
-    let finished = async move {
-        while watched.load(Ordering::Relaxed) < u64::from(total) {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        took.store(started.elapsed().as_micros() as u64, Ordering::Relaxed);
-        Ok(())
-    };
     monitor
         .shutdown_timeout(Duration::from_secs(5))
-        .run_with_signal(finished)
+        .run_with_signal(until)
         .await?;
-    let setting = format!("drain a backlog (buffer {buffer}, poll {poll_ms} ms)");
-    print(&setting, total, Duration::from_micros(took_us.load(Ordering::Relaxed)));
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn Error>> {
+    let plan = Plan::from_args(&["buffer", "poll-ms"])?;
+    let fetch = Fetch {
+        buffer: plan.knob("buffer").unwrap_or(10),
+        poll_ms: plan.knob("poll-ms").unwrap_or(100),
+    };
+    let setting = format!("buffer {}, poll {} ms", fetch.buffer, fetch.poll_ms);
+    let db = fresh_database(&plan.url).await?;
+    let pool = PgPoolOptions::new().max_connections(10).connect(&db).await?;
+    PostgresStorage::setup(&pool).await?;
+    let storage: PostgresStorage<Noop> = PostgresStorage::new_with_config(pool.clone(), fetch.config());
+    let (done, waits) = (Done::default(), Waits::default());
+
+    let (one_by_one, bulk) = plan.split();
+    let s = storage.clone();
+    let took = peer_kit::one_by_one(one_by_one, move |n| {
+        let mut s = s.clone();
+        async move { s.push(Noop { n, at: 0 }).await.map(|_| ()) }
+    })
+    .await?;
+    if plan.only.insert {
+        print_row(LIBRARY, "insert, one by one (8 tasks)", one_by_one.into(), took);
+    }
+    let s = storage.clone();
+    peer_kit::fill(bulk, move |n| {
+        let mut s = s.clone();
+        async move { s.push(Noop { n: one_by_one + n, at: 0 }).await.map(|_| ()) }
+    })
+    .await?;
+    if plan.only.bulk {
+        println!("{LIBRARY:<24} insert in bulk: no bulk insert in its storage API");
+    }
+
+    if plan.only.drain {
+        let wal_before = wal(&pool).await?;
+        let total = u64::from(plan.jobs);
+        let started = Instant::now();
+        let (watch, count, cap) = (done.clone(), pool.clone(), plan.max_drain);
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let until = async move {
+            let (finished, _) = watch.wait(total, started, cap).await;
+            let took = peer_kit::settled(finished, total, started, cap, || {
+                sqlx::query_scalar("SELECT count(*) FROM apalis.jobs WHERE status = 'Done'")
+                    .fetch_one(&count)
+            })
+            .await
+            .map_err(std::io::Error::other)?;
+            let _ = tx.send((finished, took));
+            Ok(())
+        };
+        run_fleet(&db, &plan, fetch, &done, &waits, until).await?;
+        let (finished, took) = rx.await?;
+        print_drain(LIBRARY, &setting, total, finished, took);
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let tables = sqlx::query_as(peer_kit::TABLE_COST_SQL).fetch_one(&pool).await?;
+        print_cost(LIBRARY, &setting, finished, (wal_before, wal(&pool).await?), tables);
+        if finished < total {
+            // What the cap left must not run into the latency scenario.
+            sqlx::query("DELETE FROM apalis.jobs WHERE status <> 'Done'")
+                .execute(&pool)
+                .await?;
+        }
+    }
+
+    if plan.only.latency {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let (s, w) = (storage.clone(), waits.clone());
+        let until = async move {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            let took = peer_kit::paced(&w, move |at| {
+                let mut s = s.clone();
+                async move { s.push(Noop { n: 0, at }).await.map(|_| ()) }
+            })
+            .await
+            .map_err(std::io::Error::other)?;
+            let _ = tx.send(took);
+            Ok(())
+        };
+        run_fleet(&db, &plan, fetch, &done, &waits, until).await?;
+        waits.print(LIBRARY, &setting, rx.await?);
+    }
+    peer_kit::print_json();
     Ok(())
 }

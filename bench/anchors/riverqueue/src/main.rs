@@ -1,18 +1,20 @@
 //! The scenarios of `oncely-bench` on riverqueue (River's Rust client), on a
-//! fresh database of the given PostgreSQL server:
+//! fresh database of the given PostgreSQL server (see `peer-kit` for the
+//! scenarios and the common options):
 //!
-//!   riverqueue-bench POSTGRES_URL [JOBS] [CLIENTS] [CONCURRENCY] [FETCH_COOLDOWN_MS]
+//!   riverqueue-bench POSTGRES_URL [--jobs N] [--clients N] [--concurrency N]
+//!       [--max-drain-secs S] [--only LIST] [--fetch-cooldown-ms MS] [--fetch-poll-ms MS]
 //!
-//! FETCH_COOLDOWN_MS: River's pause between two fetches of a queue (its
-//! default 100 ms; 1 ms is its minimum).
-//! Insert: JOBS inserted one at a time from 8 concurrent tasks. Drain: that
-//! backlog worked by CLIENTS clients (each its own pool) of CONCURRENCY
-//! workers, no-op handler, timed until the database shows every job completed.
+//! `--fetch-cooldown-ms`: River's least pause between two fetches of a queue
+//! (default 100 ms, minimum 1 ms); `--fetch-poll-ms`: how often a queue polls
+//! when no insert notification arrives (default 1 s, at least the cooldown).
+//! Bulk insert: `Client::insert_many` in batches of 1,000.
 
 use std::error::Error;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use peer_kit::{print_cost, print_drain, print_row, Done, Plan, Waits};
 use riverqueue::sqlx::postgres::PgPoolOptions;
 use riverqueue::sqlx::{self, Connection, PgConnection, PgPool};
 use riverqueue::{
@@ -21,123 +23,164 @@ use riverqueue::{
 };
 use serde::{Deserialize, Serialize};
 
-const INSERTERS: u32 = 8;
+const LIBRARY: &str = "riverqueue 0.5.0";
 
 #[derive(Clone, Debug, Deserialize, JobArgs, Serialize)]
 #[river(kind = "noop")]
 struct Noop {
     n: u32,
+    /// Insert time (`peer_kit::now_us`) for the latency scenario, else 0.
+    at: u64,
 }
 
-async fn noop(_: WorkContext, _: Job<Noop>) -> Result<WorkOutcome, BoxError> {
-    Ok(WorkOutcome::Complete)
+/// How the clients fetch.
+#[derive(Clone, Copy)]
+struct Fetch {
+    cooldown: Duration,
+    poll: Duration,
 }
 
-fn client(pool: PgPool, concurrency: usize, cooldown: Duration) -> Result<Client, Box<dyn Error>> {
+impl Fetch {
+    fn describe(self) -> String {
+        format!(
+            "fetch cooldown {} ms, poll {} ms",
+            self.cooldown.as_millis(),
+            self.poll.as_millis()
+        )
+    }
+}
+
+fn client(
+    pool: PgPool,
+    concurrency: usize,
+    fetch: Fetch,
+    done: Done,
+    waits: Waits,
+) -> Result<Client, Box<dyn Error>> {
     let mut workers = Workers::new();
-    workers.add_fn(noop)?;
+    workers.add_fn(move |_: WorkContext, job: Job<Noop>| {
+        let (done, waits) = (done.clone(), waits.clone());
+        async move {
+            if job.args.at > 0 {
+                waits.record(job.args.at);
+            }
+            done.add();
+            Ok::<_, BoxError>(WorkOutcome::Complete)
+        }
+    })?;
     Ok(Client::builder(pool)
-        .fetch_cooldown(cooldown)
+        .fetch_cooldown(fetch.cooldown)
         .workers(workers)
-        .queue("default", QueueConfig::new(concurrency))
+        .queue(
+            "default",
+            QueueConfig::new(concurrency).with_fetch_poll_interval(fetch.poll),
+        )
         .build()?)
 }
 
 async fn fresh_database(url: &str) -> Result<String, Box<dyn Error>> {
     let mut admin = PgConnection::connect(url).await?;
-    let name = format!(
-        "bench_river_{}_{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)?
-            .as_millis()
-    );
+    let name = peer_kit::database_name("river");
     sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
         .execute(&mut admin)
         .await?;
-    let (base, _) = url.rsplit_once('/').ok_or("the URL names no database")?;
-    Ok(format!("{base}/{name}"))
+    Ok(peer_kit::database_url(url, &name)?)
 }
 
-fn print(scenario: &str, jobs: u32, took: Duration) {
-    println!(
-        "{:<24} {:<44} {:>7} {:>8.2} {:>9.0}",
-        "riverqueue 0.5.0",
-        scenario,
-        jobs,
-        took.as_secs_f64(),
-        f64::from(jobs) / took.as_secs_f64()
-    );
+async fn wal(pool: &PgPool) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(peer_kit::WAL_POSITION_SQL)
+        .fetch_one(pool)
+        .await
+}
+
+/// `clients` started clients, each with its own pool.
+async fn start(
+    db: &str,
+    plan: &Plan,
+    fetch: Fetch,
+    done: &Done,
+    waits: &Waits,
+) -> Result<Vec<(riverqueue::RunHandle, Client)>, Box<dyn Error>> {
+    let mut running = Vec::new();
+    for _ in 0..plan.clients {
+        let pool = PgPoolOptions::new().max_connections(10).connect(db).await?;
+        let c = client(pool, plan.concurrency as usize, fetch, done.clone(), waits.clone())?;
+        running.push((c.start()?, c));
+    }
+    Ok(running)
 }
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
-    let args: Vec<String> = std::env::args().collect();
-    let url = args
-        .get(1)
-        .ok_or("usage: riverqueue-bench POSTGRES_URL [JOBS] [CLIENTS] [CONCURRENCY]")?;
-    let number = |i: usize, default: u32| -> Result<u32, Box<dyn Error>> {
-        Ok(args
-            .get(i)
-            .map(|s| s.parse())
-            .transpose()?
-            .unwrap_or(default))
-    };
-    let (jobs, clients, concurrency) = (number(2, 20_000)?, number(3, 4)?, number(4, 25)?);
-    let cooldown = Duration::from_millis(u64::from(number(5, 100)?));
-    let db = fresh_database(url).await?;
-    let pool = PgPoolOptions::new()
-        .max_connections(10)
-        .connect(&db)
-        .await?;
+    let plan = Plan::from_args(&["fetch-cooldown-ms", "fetch-poll-ms"])?;
+    let cooldown = Duration::from_millis(u64::from(plan.knob("fetch-cooldown-ms").unwrap_or(100)));
+    let poll = Duration::from_millis(u64::from(plan.knob("fetch-poll-ms").unwrap_or(1000)));
+    let fetch = Fetch { cooldown, poll: poll.max(cooldown) };
+    let setting = fetch.describe();
+    let db = fresh_database(&plan.url).await?;
+    let pool = PgPoolOptions::new().max_connections(10).connect(&db).await?;
     PostgresMigrator::new(pool.clone()).migrate_up().await?;
+    let (done, waits) = (Done::default(), Waits::default());
+    let inserter = Arc::new(client(pool.clone(), 1, fetch, done.clone(), waits.clone())?);
 
-    let inserter = Arc::new(client(pool.clone(), concurrency as usize, cooldown)?);
-    let per_task = jobs.div_ceil(INSERTERS);
+    let (one_by_one, bulk) = plan.split();
+    let c = inserter.clone();
+    let took = peer_kit::one_by_one(one_by_one, move |n| {
+        let c = c.clone();
+        async move { c.insert(Noop { n, at: 0 }).await.map(|_| ()) }
+    })
+    .await?;
+    if plan.only.insert {
+        print_row(LIBRARY, "insert, one by one (8 tasks)", one_by_one.into(), took);
+    }
     let started = Instant::now();
-    let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..INSERTERS {
-        let inserter = inserter.clone();
-        tasks.spawn(async move {
-            for n in 0..per_task {
-                inserter.insert(Noop { n }).await?;
-            }
-            Ok::<(), riverqueue::Error>(())
-        });
+    for from in (one_by_one..plan.jobs).step_by(1000) {
+        let batch = (from..plan.jobs.min(from + 1000)).map(|n| Noop { n, at: 0 });
+        inserter.insert_many(batch.collect::<Vec<_>>()).await?;
     }
-    while let Some(done) = tasks.join_next().await {
-        done??;
+    if plan.only.bulk && bulk > 0 {
+        print_row(LIBRARY, "insert, batches of 1,000 (insert_many)", bulk.into(), started.elapsed());
     }
-    let total = per_task * INSERTERS;
-    print("insert, one by one (8 tasks)", total, started.elapsed());
 
-    let mut running = Vec::new();
-    let started = Instant::now();
-    for _ in 0..clients {
-        let pool = PgPoolOptions::new()
-            .max_connections(10)
-            .connect(&db)
-            .await?;
-        let c = client(pool, concurrency as usize, cooldown)?;
-        running.push((c.start()?, c));
-    }
-    loop {
-        let done: i64 =
-            sqlx::query_scalar("SELECT count(*) FROM river_job WHERE state = 'completed'")
-                .fetch_one(&pool)
-                .await?;
-        if done >= i64::from(total) {
-            break;
+    if plan.only.drain {
+        let wal_before = wal(&pool).await?;
+        let started = Instant::now();
+        let mut running = start(&db, &plan, fetch, &done, &waits).await?;
+        let total = u64::from(plan.jobs);
+        let (finished, _) = done.wait(total, started, plan.max_drain).await;
+        let took = peer_kit::settled(finished, total, started, plan.max_drain, || {
+            sqlx::query_scalar("SELECT count(*) FROM river_job WHERE state = 'completed'").fetch_one(&pool)
+        })
+        .await?;
+        print_drain(LIBRARY, &setting, total, finished, took);
+        for (run, _client) in running.iter_mut() {
+            run.stop().await?;
         }
-        tokio::time::sleep(Duration::from_millis(5)).await;
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let tables = sqlx::query_as(peer_kit::TABLE_COST_SQL).fetch_one(&pool).await?;
+        print_cost(LIBRARY, &setting, finished, (wal_before, wal(&pool).await?), tables);
+        if finished < total {
+            // What the cap left must not run into the latency scenario.
+            sqlx::query("DELETE FROM river_job WHERE state <> 'completed'")
+                .execute(&pool)
+                .await?;
+        }
     }
-    let scenario = format!(
-        "drain a backlog (fetch cooldown {} ms)",
-        cooldown.as_millis()
-    );
-    print(&scenario, total, started.elapsed());
-    for (mut run, _client) in running {
-        run.stop().await?;
+
+    if plan.only.latency {
+        let mut running = start(&db, &plan, fetch, &done, &waits).await?;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let c = inserter.clone();
+        let took = peer_kit::paced(&waits, move |at| {
+            let c = c.clone();
+            async move { c.insert(Noop { n: 0, at }).await.map(|_| ()) }
+        })
+        .await?;
+        waits.print(LIBRARY, &setting, took);
+        for (run, _client) in running.iter_mut() {
+            run.stop().await?;
+        }
     }
+    peer_kit::print_json();
     Ok(())
 }

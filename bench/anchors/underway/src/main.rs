@@ -1,35 +1,47 @@
 //! The scenarios of `oncely-bench` on underway, on a fresh database of the
-//! given PostgreSQL server:
+//! given PostgreSQL server (see `peer-kit` for the scenarios and the common
+//! options):
 //!
-//!   underway-bench POSTGRES_URL [JOBS] [CLIENTS] [CONCURRENCY] [POLL_MS]
+//!   underway-bench POSTGRES_URL [--jobs N] [--clients N] [--concurrency N]
+//!       [--max-drain-secs S] [--only LIST] [--poll-ms MS]
 //!
-//! POLL_MS: the workers' polling period (`Worker::run_every`); without it
+//! `--poll-ms`: the workers' polling period (`Worker::run_every`); without it
 //! they run with underway's default (`Worker::run`: one minute, and
-//! notifications of new tasks).
-//! Insert: JOBS enqueued one at a time from 8 concurrent tasks. Drain: that
-//! backlog worked by CLIENTS workers (each its own pool) with a concurrency
-//! limit of CONCURRENCY, a no-op step, timed until the database shows every
-//! task succeeded.
+//! notifications of new tasks). Workers have a concurrency limit of
+//! `--concurrency`. No bulk insert: a backlog past 20,000 jobs is enqueued
+//! one by one, untimed.
 
 use std::error::Error;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use peer_kit::{print_cost, print_drain, print_row, Done, Plan, Waits};
 use serde::{Deserialize, Serialize};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{Connection, PgConnection, PgPool};
 use underway::{Job, To};
 
-const INSERTERS: u32 = 8;
+const LIBRARY: &str = "underway 0.2.0";
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
 struct Noop {
     n: u32,
+    /// Insert time (`peer_kit::now_us`) for the latency scenario, else 0.
+    at: u64,
 }
 
-async fn job(pool: PgPool) -> Result<Job<Noop, ()>, Box<dyn Error>> {
+async fn job(pool: PgPool, done: Done, waits: Waits) -> Result<Job<Noop, ()>, Box<dyn Error>> {
     Ok(Job::builder()
-        .step(|_cx, _: Noop| async move { To::done() })
+        .step(move |_cx, input: Noop| {
+            let (done, waits) = (done.clone(), waits.clone());
+            async move {
+                if input.at > 0 {
+                    waits.record(input.at);
+                }
+                done.add();
+                To::done()
+            }
+        })
         .name("noop")
         .pool(pool)
         .build()
@@ -38,109 +50,130 @@ async fn job(pool: PgPool) -> Result<Job<Noop, ()>, Box<dyn Error>> {
 
 async fn fresh_database(url: &str) -> Result<String, Box<dyn Error>> {
     let mut admin = PgConnection::connect(url).await?;
-    let name = format!(
-        "bench_underway_{}_{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)?
-            .as_millis()
-    );
+    let name = peer_kit::database_name("underway");
     sqlx::query(&format!("CREATE DATABASE {name}"))
         .execute(&mut admin)
         .await?;
-    let (base, _) = url.rsplit_once('/').ok_or("the URL names no database")?;
-    Ok(format!("{base}/{name}"))
+    Ok(peer_kit::database_url(url, &name)?)
 }
 
-fn print(scenario: &str, jobs: u32, took: Duration) {
-    println!(
-        "{:<24} {:<44} {:>7} {:>8.2} {:>9.0}",
-        "underway 0.2.0",
-        scenario,
-        jobs,
-        took.as_secs_f64(),
-        f64::from(jobs) / took.as_secs_f64()
-    );
+async fn wal(pool: &PgPool) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(peer_kit::WAL_POSITION_SQL)
+        .fetch_one(pool)
+        .await
+}
+
+/// Workers running the job, one per client, each with its own pool.
+struct Fleet {
+    handles: Vec<Arc<underway::Worker<Job<Noop, ()>>>>,
+    tasks: tokio::task::JoinSet<Result<(), underway::worker::Error>>,
+}
+
+impl Fleet {
+    async fn start(
+        db: &str,
+        plan: &Plan,
+        poll_ms: Option<u32>,
+        done: &Done,
+        waits: &Waits,
+    ) -> Result<Fleet, Box<dyn Error>> {
+        let mut fleet = Fleet { handles: Vec::new(), tasks: tokio::task::JoinSet::new() };
+        for _ in 0..plan.clients {
+            let pool = PgPoolOptions::new().max_connections(10).connect(db).await?;
+            let mut worker = job(pool, done.clone(), waits.clone()).await?.worker();
+            worker.set_concurrency_limit(plan.concurrency as usize);
+            let worker = Arc::new(worker);
+            fleet.handles.push(worker.clone());
+            fleet.tasks.spawn(async move {
+                match poll_ms {
+                    Some(ms) => worker.run_every(jiff::Span::new().milliseconds(ms)).await,
+                    None => worker.run().await,
+                }
+            });
+        }
+        Ok(fleet)
+    }
+
+    async fn stop(mut self) {
+        for worker in &self.handles {
+            worker.shutdown();
+        }
+        while self.tasks.join_next().await.is_some() {}
+    }
 }
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
-    let args: Vec<String> = std::env::args().collect();
-    let url = args
-        .get(1)
-        .ok_or("usage: underway-bench POSTGRES_URL [JOBS] [CLIENTS] [CONCURRENCY]")?;
-    let number = |i: usize, default: u32| -> Result<u32, Box<dyn Error>> {
-        Ok(args
-            .get(i)
-            .map(|s| s.parse())
-            .transpose()?
-            .unwrap_or(default))
+    let plan = Plan::from_args(&["poll-ms"])?;
+    let poll_ms = plan.knob("poll-ms");
+    let setting = match poll_ms {
+        Some(ms) => format!("polling every {ms} ms"),
+        None => "default polling".to_owned(),
     };
-    let (jobs, clients, concurrency) = (number(2, 20_000)?, number(3, 4)?, number(4, 25)?);
-    let poll_ms = args.get(5).map(|s| s.parse::<i64>()).transpose()?;
-    let db = fresh_database(url).await?;
-    let pool = PgPoolOptions::new()
-        .max_connections(10)
-        .connect(&db)
-        .await?;
+    let db = fresh_database(&plan.url).await?;
+    let pool = PgPoolOptions::new().max_connections(10).connect(&db).await?;
     underway::run_migrations(&pool).await?;
+    let (done, waits) = (Done::default(), Waits::default());
+    let inserter = Arc::new(job(pool.clone(), done.clone(), waits.clone()).await?);
 
-    let inserter = Arc::new(job(pool.clone()).await?);
-    let per_task = jobs.div_ceil(INSERTERS);
-    let started = Instant::now();
-    let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..INSERTERS {
-        let inserter = inserter.clone();
-        tasks.spawn(async move {
-            for n in 0..per_task {
-                inserter.enqueue(&Noop { n }).await?;
-            }
-            Ok::<(), underway::job::Error>(())
-        });
+    let (one_by_one, bulk) = plan.split();
+    let j = inserter.clone();
+    let took = peer_kit::one_by_one(one_by_one, move |n| {
+        let j = j.clone();
+        async move { j.enqueue(&Noop { n, at: 0 }).await.map(|_| ()) }
+    })
+    .await?;
+    if plan.only.insert {
+        print_row(LIBRARY, "insert, one by one (8 tasks)", one_by_one.into(), took);
     }
-    while let Some(done) = tasks.join_next().await {
-        done??;
+    // underway has no bulk insert for jobs (`Queue::enqueue_multi` takes
+    // the job's sealed task input): the rest of the backlog goes in one by
+    // one too, untimed.
+    let j = inserter.clone();
+    peer_kit::fill(bulk, move |n| {
+        let j = j.clone();
+        async move { j.enqueue(&Noop { n: one_by_one + n, at: 0 }).await.map(|_| ()) }
+    })
+    .await?;
+    if plan.only.bulk {
+        println!("{LIBRARY:<24} insert in bulk: no bulk insert for jobs in its API");
     }
-    let total = per_task * INSERTERS;
-    print("insert, one by one (8 tasks)", total, started.elapsed());
 
-    let started = Instant::now();
-    let mut workers = tokio::task::JoinSet::new();
-    let mut handles = Vec::new();
-    for _ in 0..clients {
-        let pool = PgPoolOptions::new()
-            .max_connections(10)
-            .connect(&db)
-            .await?;
-        let mut worker = job(pool).await?.worker();
-        worker.set_concurrency_limit(concurrency as usize);
-        let worker = Arc::new(worker);
-        handles.push(worker.clone());
-        workers.spawn(async move {
-            match poll_ms {
-                Some(ms) => worker.run_every(jiff::Span::new().milliseconds(ms)).await,
-                None => worker.run().await,
-            }
-        });
-    }
-    loop {
-        let done: i64 =
-            sqlx::query_scalar("SELECT count(*) FROM underway.task WHERE state = 'succeeded'")
-                .fetch_one(&pool)
+    if plan.only.drain {
+        let wal_before = wal(&pool).await?;
+        let started = Instant::now();
+        let fleet = Fleet::start(&db, &plan, poll_ms, &done, &waits).await?;
+        let total = u64::from(plan.jobs);
+        let (finished, _) = done.wait(total, started, plan.max_drain).await;
+        let took = peer_kit::settled(finished, total, started, plan.max_drain, || {
+            sqlx::query_scalar("SELECT count(*) FROM underway.task WHERE state = 'succeeded'").fetch_one(&pool)
+        })
+        .await?;
+        print_drain(LIBRARY, &setting, total, finished, took);
+        fleet.stop().await;
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let tables = sqlx::query_as(peer_kit::TABLE_COST_SQL).fetch_one(&pool).await?;
+        print_cost(LIBRARY, &setting, finished, (wal_before, wal(&pool).await?), tables);
+        if finished < total {
+            // What the cap left must not run into the latency scenario.
+            sqlx::query("DELETE FROM underway.task WHERE state <> 'succeeded'")
+                .execute(&pool)
                 .await?;
-        if done >= i64::from(total) {
-            break;
         }
-        tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    let scenario = match poll_ms {
-        Some(ms) => format!("drain a backlog (polling every {ms} ms)"),
-        None => "drain a backlog (default polling)".to_owned(),
-    };
-    print(&scenario, total, started.elapsed());
-    for worker in handles {
-        worker.shutdown();
+
+    if plan.only.latency {
+        let fleet = Fleet::start(&db, &plan, poll_ms, &done, &waits).await?;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let j = inserter.clone();
+        let took = peer_kit::paced(&waits, move |at| {
+            let j = j.clone();
+            async move { j.enqueue(&Noop { n: 0, at }).await.map(|_| ()) }
+        })
+        .await?;
+        waits.print(LIBRARY, &setting, took);
+        fleet.stop().await;
     }
-    while workers.join_next().await.is_some() {}
+    peer_kit::print_json();
     Ok(())
 }
