@@ -220,9 +220,11 @@ pub struct WorkerArgs {
     /// Poll period in milliseconds (the fallback when notifications are missed).
     #[arg(long, default_value_t = 1000)]
     pub poll_interval_ms: u64,
-    /// Jobs a queue may claim ahead of its free slots, held under their
+    /// Most jobs a queue may claim ahead of its free slots, held under their
     /// leases for at most a heartbeat period (idempotent work only; 0: off).
-    #[arg(long, default_value_t = 200)]
+    /// It holds eight per slot, or what its slots started in the last
+    /// quarter second if more, up to this.
+    #[arg(long, default_value_t = 1000)]
     pub prefetch: u32,
     /// Name recorded on claimed jobs and in leader election (default: host-pid-random).
     #[arg(long)]

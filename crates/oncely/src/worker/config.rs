@@ -51,9 +51,11 @@ pub struct ClientConfig {
     /// started within [`ClientConfig::prefetch_hold`] is handed back (not
     /// counted as an attempt), and so is every held job at shutdown; the
     /// buffer shrinks when that happens and grows again while claims come
-    /// back full. A queue holds at most eight times its concurrency, and only
-    /// queues with at least one kind whose policy is idempotent claim ahead.
-    /// 0 turns it off. Default 200.
+    /// back full. A queue holds at most eight times its concurrency, or as
+    /// many as its slots started in the last quarter second if that is more
+    /// (fast jobs are claimed in big batches, slow ones are not hoarded), and
+    /// only queues with at least one kind whose policy is idempotent claim
+    /// ahead. 0 turns it off. Default 1,000.
     pub prefetch: u32,
     /// Time limit of an attempt when the job has none. Default: none.
     pub default_timeout: Option<Duration>,
@@ -81,7 +83,7 @@ impl Default for ClientConfig {
             backoff: Backoff::default(),
             reconcile_after: lease,
             completion_batch: 500,
-            prefetch: 200,
+            prefetch: 1000,
             default_timeout: None,
             cancel_grace: Duration::from_secs(1),
         }

@@ -15,6 +15,12 @@
 //! idempotent — go to the front and start at the next free slot; so if the
 //! process dies, what it held is only work that is safe to run again.
 //!
+//! How much a queue holds ahead adapts to how fast its slots start jobs: at
+//! most eight times its concurrency, or — if more — as many as it started in
+//! the last [`START_WINDOW`], and never more than [`ClientConfig::prefetch`].
+//! So slow jobs are not hoarded (a held job would wait longer than a window
+//! for a slot), and fast ones are claimed in batches of hundreds.
+//!
 //! Every wake-up is followed by a claim, and by a second one [`ECHO_AFTER`]
 //! later (inserts are announced at most once per queue per window). Under
 //! load, claims are batched: the producer claims once half its capacity
@@ -22,8 +28,9 @@
 //! with the buffer empty; an idle producer claims at once.
 //!
 //! Measured (PostgreSQL, 4 clients × 25, no-op jobs, 200k backlog): one job
-//! per claim 8.6k jobs/s; claims batched to the free slots 11.8–13k; with a
-//! buffer of 200, see `docs/benchmarks.md`.
+//! per claim 8.6k jobs/s; claims batched to the free slots 11.8–13k; a
+//! buffer of 200: 24–28k; up to 1,000 by the start rate: 37–43k (see
+//! `docs/benchmarks.md`).
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -49,6 +56,14 @@ const ECHO_AFTER: Duration =
 /// How long a freed slot waits for others before the producer claims (when
 /// nothing is held to start in it).
 const COALESCE: Duration = Duration::from_millis(5);
+
+/// The window over which a queue's start rate is counted: it may hold ahead
+/// as many jobs as it started in the last one (see the module doc).
+const START_WINDOW: Duration = Duration::from_millis(250);
+
+/// A queue holds this many times its concurrency ahead whatever its start
+/// rate (up to the configured prefetch).
+const HOLD_PER_SLOT: u32 = 8;
 
 /// Kinds run by this client, by name.
 type Workers = Arc<std::collections::HashMap<String, Arc<dyn Worker>>>;
@@ -82,17 +97,57 @@ struct Buffer {
     /// No later than the oldest `asked` held (may be older: recomputed when
     /// it says a hold is over).
     oldest: Option<Instant>,
+    /// Held without regard to the start rate (eight per slot).
+    floor: u32,
+    /// Jobs started in the current [`START_WINDOW`], since `window_from`,
+    /// and in the one before it.
+    starts: u32,
+    starts_before: u32,
+    window_from: Instant,
 }
 
 impl Buffer {
-    fn new(max: u32, hold: Duration) -> Self {
+    fn new(max: u32, hold: Duration, concurrency: u32) -> Self {
         Buffer {
             held: VecDeque::new(),
             target: max,
             max,
             hold,
             oldest: None,
+            floor: concurrency.saturating_mul(HOLD_PER_SLOT).min(max),
+            starts: 0,
+            starts_before: 0,
+            window_from: Instant::now(),
         }
+    }
+
+    /// Moves the start windows on to `now`.
+    fn roll(&mut self, now: Instant) {
+        let since = now.saturating_duration_since(self.window_from);
+        if since >= START_WINDOW {
+            // A window with no look at the buffer started nothing.
+            self.starts_before = if since >= 2 * START_WINDOW {
+                0
+            } else {
+                self.starts
+            };
+            self.starts = 0;
+            self.window_from = now;
+        }
+    }
+
+    /// A held job started in a slot.
+    fn started(&mut self, now: Instant) {
+        self.roll(now);
+        self.starts += 1;
+    }
+
+    /// How many to hold ahead now: the target, bounded by the start rate
+    /// (never below the floor).
+    fn ahead(&mut self, now: Instant) -> u32 {
+        self.roll(now);
+        let by_rate = self.starts_before.max(self.starts).max(self.floor);
+        self.target.min(by_rate)
     }
 
     fn len(&self) -> u32 {
@@ -189,9 +244,9 @@ impl Producer {
         let prefetch = if idempotent_kinds.is_empty() {
             0
         } else {
-            config.prefetch.min(self.concurrency.saturating_mul(8))
+            config.prefetch
         };
-        let mut buffer = Buffer::new(prefetch, config.prefetch_hold());
+        let mut buffer = Buffer::new(prefetch, config.prefetch_hold(), self.concurrency);
         let mut failures = 0u32;
         // Set by a wake-up: claim once more when its echo is due.
         let mut echo: Option<Instant> = None;
@@ -215,7 +270,7 @@ impl Producer {
                 }
             }
             self.start_held(&mut running, &mut buffer);
-            let capacity = self.concurrency + buffer.target;
+            let capacity = self.concurrency + buffer.ahead(Instant::now());
             let holding = (running.len() + recording.len()) as u32 + buffer.len();
             let missing = capacity.saturating_sub(holding);
             let now = Instant::now();
@@ -372,6 +427,7 @@ impl Producer {
             let Some(h) = buffer.pop() else {
                 break;
             };
+            buffer.started(Instant::now());
             running.spawn(self.executor.clone().attempt(h.worker, h.job, h.asked));
         }
     }
@@ -425,5 +481,43 @@ async fn sleep_until_opt(at: Option<Instant>) {
     match at {
         Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_slow_queue_holds_eight_per_slot_and_a_fast_one_what_it_started() {
+        let t0 = Instant::now();
+        let mut b = Buffer::new(1000, Duration::from_secs(10), 4);
+        // Nothing measured yet: eight per slot.
+        assert_eq!(b.ahead(t0), 32);
+        // A slow window (10 starts): still the floor.
+        for _ in 0..10 {
+            b.started(t0 + Duration::from_millis(10));
+        }
+        assert_eq!(b.ahead(t0 + START_WINDOW + Duration::from_millis(1)), 32);
+        // A fast window (600 starts) raises it in the next one...
+        let w2 = t0 + START_WINDOW + Duration::from_millis(2);
+        for _ in 0..600 {
+            b.started(w2);
+        }
+        assert_eq!(b.ahead(w2), 600);
+        assert_eq!(b.ahead(w2 + START_WINDOW), 600);
+        // ...never past the configured most...
+        for _ in 0..5000 {
+            b.started(w2 + START_WINDOW);
+        }
+        assert_eq!(b.ahead(w2 + START_WINDOW), 1000);
+        // ...and falls back after a quiet spell.
+        assert_eq!(b.ahead(w2 + 4 * START_WINDOW), 32);
+    }
+
+    #[test]
+    fn the_floor_never_exceeds_the_configured_most() {
+        let mut b = Buffer::new(5, Duration::from_secs(10), 4);
+        assert_eq!(b.ahead(Instant::now()), 5);
     }
 }
