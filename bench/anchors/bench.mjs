@@ -133,6 +133,23 @@ function percentiles(samples) {
   return { p50_ms: at(0.5), p95_ms: at(0.95), p99_ms: at(0.99), max_ms: sorted[sorted.length - 1] };
 }
 
+/**
+ * Adds LATENCY_JOBS jobs one at a time at LATENCY_RATE per second, each
+ * carrying its insert time (`add(at)`), and waits until the handlers have
+ * pushed a sample for each into `samples`; the seconds it took.
+ */
+async function paced(samples, add) {
+  const started = performance.now();
+  for (let n = 0; n < LATENCY_JOBS; n++) {
+    const due = started + (n * 1000) / LATENCY_RATE;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    await add(performance.timeOrigin + performance.now());
+  }
+  await waitFor(() => samples.length >= LATENCY_JOBS);
+  return (performance.now() - started) / 1000;
+}
+
 /** `opts.clients` graphile-worker runners with `taskList`, at its defaults or `tuned`. */
 function graphileRunners(connectionString, opts, tuned, taskList) {
   const worker = tuned
@@ -164,15 +181,7 @@ async function graphileLatency(opts, tuned) {
       samples.push(performance.timeOrigin + performance.now() - payload.at);
     },
   });
-  const started = performance.now();
-  for (let n = 0; n < LATENCY_JOBS; n++) {
-    const due = started + (n * 1000) / LATENCY_RATE;
-    const wait = due - performance.now();
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    await utils.addJob("noop", { at: performance.timeOrigin + performance.now() });
-  }
-  await waitFor(() => samples.length >= LATENCY_JOBS);
-  const seconds = (performance.now() - started) / 1000;
+  const seconds = await paced(samples, (at) => utils.addJob("noop", { at }));
   await Promise.all(runners.map((r) => r.stop()));
   await utils.release();
   const setting = tuned ? "local queue 500, batched completion" : "defaults";
@@ -274,15 +283,7 @@ async function pgBoss(opts, batchSize) {
       const now = performance.timeOrigin + performance.now();
       for (const j of jobs) samples.push(now - j.data.at);
     });
-    const latencyStarted = performance.now();
-    for (let n = 0; n < LATENCY_JOBS; n++) {
-      const due = latencyStarted + (n * 1000) / LATENCY_RATE;
-      const wait = due - performance.now();
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-      await producer.send("bench", { at: performance.timeOrigin + performance.now() });
-    }
-    await waitFor(() => samples.length >= LATENCY_JOBS);
-    const seconds = (performance.now() - latencyStarted) / 1000;
+    const seconds = await paced(samples, (at) => producer.send("bench", { at }));
     await Promise.all(idle.map((b) => b.stop({ graceful: false, wait: true })));
     rows.push({
       ...row(PGBOSS, `insert-to-start latency (batches of ${batchSize})`, { jobs: LATENCY_JOBS, seconds }),
