@@ -31,7 +31,11 @@ struct Noop {
     at: u64,
 }
 
-async fn noop(job: Noop, done: Data<Done>, waits: Data<Waits>) -> Result<(), apalis::prelude::Error> {
+async fn noop(
+    job: Noop,
+    done: Data<Done>,
+    waits: Data<Waits>,
+) -> Result<(), apalis::prelude::Error> {
     if job.at > 0 {
         waits.record(job.at);
     }
@@ -109,9 +113,13 @@ async fn main() -> Result<(), Box<dyn Error>> {
     };
     let setting = format!("buffer {}, poll {} ms", fetch.buffer, fetch.poll_ms);
     let db = fresh_database(&plan.url).await?;
-    let pool = PgPoolOptions::new().max_connections(10).connect(&db).await?;
+    let pool = PgPoolOptions::new()
+        .max_connections(10)
+        .connect(&db)
+        .await?;
     PostgresStorage::setup(&pool).await?;
-    let storage: PostgresStorage<Noop> = PostgresStorage::new_with_config(pool.clone(), fetch.config());
+    let storage: PostgresStorage<Noop> =
+        PostgresStorage::new_with_config(pool.clone(), fetch.config());
     let (done, waits) = (Done::default(), Waits::default());
 
     let (one_by_one, bulk) = plan.split();
@@ -122,12 +130,24 @@ async fn main() -> Result<(), Box<dyn Error>> {
     })
     .await?;
     if plan.only.insert {
-        print_row(LIBRARY, "insert, one by one (8 tasks)", one_by_one.into(), took);
+        print_row(
+            LIBRARY,
+            "insert, one by one (8 tasks)",
+            one_by_one.into(),
+            took,
+        );
     }
     let s = storage.clone();
     peer_kit::fill(bulk, move |n| {
         let mut s = s.clone();
-        async move { s.push(Noop { n: one_by_one + n, at: 0 }).await.map(|_| ()) }
+        async move {
+            s.push(Noop {
+                n: one_by_one + n,
+                at: 0,
+            })
+            .await
+            .map(|_| ())
+        }
     })
     .await?;
     if plan.only.bulk {
@@ -155,8 +175,16 @@ async fn main() -> Result<(), Box<dyn Error>> {
         let (finished, took) = rx.await?;
         print_drain(LIBRARY, &setting, total, finished, took);
         tokio::time::sleep(Duration::from_millis(1500)).await;
-        let tables = sqlx::query_as(peer_kit::TABLE_COST_SQL).fetch_one(&pool).await?;
-        print_cost(LIBRARY, &setting, finished, (wal_before, wal(&pool).await?), tables);
+        let tables = sqlx::query_as(peer_kit::TABLE_COST_SQL)
+            .fetch_one(&pool)
+            .await?;
+        print_cost(
+            LIBRARY,
+            &setting,
+            finished,
+            (wal_before, wal(&pool).await?),
+            tables,
+        );
         if finished < total {
             // What the cap left must not run into the latency scenario.
             sqlx::query("DELETE FROM apalis.jobs WHERE status <> 'Done'")

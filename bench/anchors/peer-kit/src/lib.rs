@@ -79,26 +79,37 @@ impl Plan {
         let usage = format!(
             "usage: URL [--jobs N] [--clients N] [--concurrency N] [--max-drain-secs S] \
              [--only insert,bulk,drain,latency]{}",
-            knobs.iter().map(|k| format!(" [--{k} N]")).collect::<String>()
+            knobs
+                .iter()
+                .map(|k| format!(" [--{k} N]"))
+                .collect::<String>()
         );
-        let url = args.next().filter(|u| u.starts_with("postgres")).ok_or(usage.clone())?;
+        let url = args
+            .next()
+            .filter(|u| u.starts_with("postgres"))
+            .ok_or(usage.clone())?;
         let mut plan = Plan {
             url,
             jobs: 20_000,
             clients: 4,
             concurrency: 25,
             max_drain: Duration::from_secs(600),
-            only: Only { insert: true, bulk: true, drain: true, latency: true },
+            only: Only {
+                insert: true,
+                bulk: true,
+                drain: true,
+                latency: true,
+            },
             knobs: Vec::new(),
         };
         while let Some(flag) = args.next() {
-            let value = args.next().ok_or(format!("{flag} needs a value\n{usage}"))?;
+            let value = args
+                .next()
+                .ok_or(format!("{flag} needs a value\n{usage}"))?;
             let number = || -> Result<u32, String> {
-                value
-                    .parse::<u32>()
-                    .ok()
-                    .filter(|n| *n > 0)
-                    .ok_or(format!("{flag} wants a positive whole number, not {value:?}"))
+                value.parse::<u32>().ok().filter(|n| *n > 0).ok_or(format!(
+                    "{flag} wants a positive whole number, not {value:?}"
+                ))
             };
             match flag.trim_start_matches("--") {
                 "jobs" => plan.jobs = number()?,
@@ -333,7 +344,10 @@ pub fn print_drain(library: &str, setting: &str, total: u64, done: u64, took: Du
     let scenario = if done >= total {
         format!("drain {total} ({setting})")
     } else {
-        format!("drain {total}, first {:.0} s ({setting})", took.as_secs_f64())
+        format!(
+            "drain {total}, first {:.0} s ({setting})",
+            took.as_secs_f64()
+        )
     };
     print_row(library, &scenario, done, took);
 }
@@ -354,7 +368,10 @@ impl Waits {
     /// A handler started a job inserted at `inserted_us` ([`now_us`]).
     pub fn record(&self, inserted_us: u64) {
         let waited = now_us().saturating_sub(inserted_us);
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).push(waited);
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(waited);
     }
 
     /// Samples so far.
@@ -418,7 +435,13 @@ where
 /// Prints what a drain cost the database: WAL bytes per job from
 /// `wal_before` to `wal_after`, and `(dead tuples, heap bytes, index
 /// bytes)` read with [`TABLE_COST_SQL`].
-pub fn print_cost(library: &str, setting: &str, jobs: u64, wal: (i64, i64), tables: (i64, i64, i64)) {
+pub fn print_cost(
+    library: &str,
+    setting: &str,
+    jobs: u64,
+    wal: (i64, i64),
+    tables: (i64, i64, i64),
+) {
     let mib = |b: i64| b as f64 / (1024.0 * 1024.0);
     let wal_per_job = (wal.1 - wal.0) as f64 / jobs.max(1) as f64;
     if let Some(last) = rows().last_mut() {

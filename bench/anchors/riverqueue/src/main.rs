@@ -104,7 +104,13 @@ async fn start(
     let mut running = Vec::new();
     for _ in 0..plan.clients {
         let pool = PgPoolOptions::new().max_connections(10).connect(db).await?;
-        let c = client(pool, plan.concurrency as usize, fetch, done.clone(), waits.clone())?;
+        let c = client(
+            pool,
+            plan.concurrency as usize,
+            fetch,
+            done.clone(),
+            waits.clone(),
+        )?;
         running.push((c.start()?, c));
     }
     Ok(running)
@@ -115,10 +121,16 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let plan = Plan::from_args(&["fetch-cooldown-ms", "fetch-poll-ms"])?;
     let cooldown = Duration::from_millis(u64::from(plan.knob("fetch-cooldown-ms").unwrap_or(100)));
     let poll = Duration::from_millis(u64::from(plan.knob("fetch-poll-ms").unwrap_or(1000)));
-    let fetch = Fetch { cooldown, poll: poll.max(cooldown) };
+    let fetch = Fetch {
+        cooldown,
+        poll: poll.max(cooldown),
+    };
     let setting = fetch.describe();
     let db = fresh_database(&plan.url).await?;
-    let pool = PgPoolOptions::new().max_connections(10).connect(&db).await?;
+    let pool = PgPoolOptions::new()
+        .max_connections(10)
+        .connect(&db)
+        .await?;
     PostgresMigrator::new(pool.clone()).migrate_up().await?;
     let (done, waits) = (Done::default(), Waits::default());
     let inserter = Arc::new(client(pool.clone(), 1, fetch, done.clone(), waits.clone())?);
@@ -131,7 +143,12 @@ async fn main() -> Result<(), Box<dyn Error>> {
     })
     .await?;
     if plan.only.insert {
-        print_row(LIBRARY, "insert, one by one (8 tasks)", one_by_one.into(), took);
+        print_row(
+            LIBRARY,
+            "insert, one by one (8 tasks)",
+            one_by_one.into(),
+            took,
+        );
     }
     let started = Instant::now();
     for from in (one_by_one..plan.jobs).step_by(1000) {
@@ -139,7 +156,12 @@ async fn main() -> Result<(), Box<dyn Error>> {
         inserter.insert_many(batch.collect::<Vec<_>>()).await?;
     }
     if plan.only.bulk && bulk > 0 {
-        print_row(LIBRARY, "insert, batches of 1,000 (insert_many)", bulk.into(), started.elapsed());
+        print_row(
+            LIBRARY,
+            "insert, batches of 1,000 (insert_many)",
+            bulk.into(),
+            started.elapsed(),
+        );
     }
 
     if plan.only.drain {
@@ -149,7 +171,8 @@ async fn main() -> Result<(), Box<dyn Error>> {
         let total = u64::from(plan.jobs);
         let (finished, _) = done.wait(total, started, plan.max_drain).await;
         let took = peer_kit::settled(finished, total, started, plan.max_drain, || {
-            sqlx::query_scalar("SELECT count(*) FROM river_job WHERE state = 'completed'").fetch_one(&pool)
+            sqlx::query_scalar("SELECT count(*) FROM river_job WHERE state = 'completed'")
+                .fetch_one(&pool)
         })
         .await?;
         print_drain(LIBRARY, &setting, total, finished, took);
@@ -157,8 +180,16 @@ async fn main() -> Result<(), Box<dyn Error>> {
             run.stop().await?;
         }
         tokio::time::sleep(Duration::from_millis(1500)).await;
-        let tables = sqlx::query_as(peer_kit::TABLE_COST_SQL).fetch_one(&pool).await?;
-        print_cost(LIBRARY, &setting, finished, (wal_before, wal(&pool).await?), tables);
+        let tables = sqlx::query_as(peer_kit::TABLE_COST_SQL)
+            .fetch_one(&pool)
+            .await?;
+        print_cost(
+            LIBRARY,
+            &setting,
+            finished,
+            (wal_before, wal(&pool).await?),
+            tables,
+        );
         if finished < total {
             // What the cap left must not run into the latency scenario.
             sqlx::query("DELETE FROM river_job WHERE state <> 'completed'")

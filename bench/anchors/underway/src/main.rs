@@ -77,7 +77,10 @@ impl Fleet {
         done: &Done,
         waits: &Waits,
     ) -> Result<Fleet, Box<dyn Error>> {
-        let mut fleet = Fleet { handles: Vec::new(), tasks: tokio::task::JoinSet::new() };
+        let mut fleet = Fleet {
+            handles: Vec::new(),
+            tasks: tokio::task::JoinSet::new(),
+        };
         for _ in 0..plan.clients {
             let pool = PgPoolOptions::new().max_connections(10).connect(db).await?;
             let mut worker = job(pool, done.clone(), waits.clone()).await?.worker();
@@ -111,7 +114,10 @@ async fn main() -> Result<(), Box<dyn Error>> {
         None => "default polling".to_owned(),
     };
     let db = fresh_database(&plan.url).await?;
-    let pool = PgPoolOptions::new().max_connections(10).connect(&db).await?;
+    let pool = PgPoolOptions::new()
+        .max_connections(10)
+        .connect(&db)
+        .await?;
     underway::run_migrations(&pool).await?;
     let (done, waits) = (Done::default(), Waits::default());
     let inserter = Arc::new(job(pool.clone(), done.clone(), waits.clone()).await?);
@@ -124,7 +130,12 @@ async fn main() -> Result<(), Box<dyn Error>> {
     })
     .await?;
     if plan.only.insert {
-        print_row(LIBRARY, "insert, one by one (8 tasks)", one_by_one.into(), took);
+        print_row(
+            LIBRARY,
+            "insert, one by one (8 tasks)",
+            one_by_one.into(),
+            took,
+        );
     }
     // underway has no bulk insert for jobs (`Queue::enqueue_multi` takes
     // the job's sealed task input): the rest of the backlog goes in one by
@@ -132,7 +143,14 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let j = inserter.clone();
     peer_kit::fill(bulk, move |n| {
         let j = j.clone();
-        async move { j.enqueue(&Noop { n: one_by_one + n, at: 0 }).await.map(|_| ()) }
+        async move {
+            j.enqueue(&Noop {
+                n: one_by_one + n,
+                at: 0,
+            })
+            .await
+            .map(|_| ())
+        }
     })
     .await?;
     if plan.only.bulk {
@@ -146,14 +164,23 @@ async fn main() -> Result<(), Box<dyn Error>> {
         let total = u64::from(plan.jobs);
         let (finished, _) = done.wait(total, started, plan.max_drain).await;
         let took = peer_kit::settled(finished, total, started, plan.max_drain, || {
-            sqlx::query_scalar("SELECT count(*) FROM underway.task WHERE state = 'succeeded'").fetch_one(&pool)
+            sqlx::query_scalar("SELECT count(*) FROM underway.task WHERE state = 'succeeded'")
+                .fetch_one(&pool)
         })
         .await?;
         print_drain(LIBRARY, &setting, total, finished, took);
         fleet.stop().await;
         tokio::time::sleep(Duration::from_millis(1500)).await;
-        let tables = sqlx::query_as(peer_kit::TABLE_COST_SQL).fetch_one(&pool).await?;
-        print_cost(LIBRARY, &setting, finished, (wal_before, wal(&pool).await?), tables);
+        let tables = sqlx::query_as(peer_kit::TABLE_COST_SQL)
+            .fetch_one(&pool)
+            .await?;
+        print_cost(
+            LIBRARY,
+            &setting,
+            finished,
+            (wal_before, wal(&pool).await?),
+            tables,
+        );
         if finished < total {
             // What the cap left must not run into the latency scenario.
             sqlx::query("DELETE FROM underway.task WHERE state <> 'succeeded'")
