@@ -423,11 +423,12 @@ impl Producer {
 
     /// Starts held jobs in the free slots.
     fn start_held(&self, running: &mut JoinSet<Option<Outcome>>, buffer: &mut Buffer) {
+        let now = Instant::now();
         while running.len() < self.concurrency as usize {
             let Some(h) = buffer.pop() else {
                 break;
             };
-            buffer.started(Instant::now());
+            buffer.started(now);
             running.spawn(self.executor.clone().attempt(h.worker, h.job, h.asked));
         }
     }
