@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use apalis::prelude::*;
 use apalis_sql::postgres::PostgresStorage;
 use apalis_sql::Config;
-use peer_kit::{print_cost, print_drain, print_row, Done, Plan, Waits};
+use peer_kit::{print_drain, print_row, Done, Plan, Waits};
 use serde::{Deserialize, Serialize};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{Connection, PgConnection, PgPool};
@@ -174,23 +174,25 @@ async fn main() -> Result<(), Box<dyn Error>> {
         run_fleet(&db, &plan, fetch, &done, &waits, until).await?;
         let (finished, took) = rx.await?;
         print_drain(LIBRARY, &setting, total, finished, took);
-        tokio::time::sleep(Duration::from_millis(1500)).await;
-        let tables = sqlx::query_as(peer_kit::TABLE_COST_SQL)
-            .fetch_one(&pool)
-            .await?;
-        print_cost(
+        peer_kit::after_drain(
             LIBRARY,
             &setting,
-            finished,
-            (wal_before, wal(&pool).await?),
-            tables,
-        );
-        if finished < total {
-            // What the cap left must not run into the latency scenario.
-            sqlx::query("DELETE FROM apalis.jobs WHERE status <> 'Done'")
-                .execute(&pool)
-                .await?;
-        }
+            (total, finished),
+            wal_before,
+            || async {
+                let tables = sqlx::query_as(peer_kit::TABLE_COST_SQL)
+                    .fetch_one(&pool)
+                    .await?;
+                Ok((wal(&pool).await?, tables))
+            },
+            || async {
+                sqlx::query("DELETE FROM apalis.jobs WHERE status <> 'Done'")
+                    .execute(&pool)
+                    .await
+                    .map(|_| ())
+            },
+        )
+        .await?;
     }
 
     if plan.only.latency {

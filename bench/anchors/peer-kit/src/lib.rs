@@ -432,6 +432,34 @@ where
     Ok(started.elapsed())
 }
 
+/// What every anchor does after its drain: waits 1.5 s (for the library's
+/// last writes and the statistics), reads the cost with `read` (the WAL
+/// position now and [`TABLE_COST_SQL`]'s row), prints it against
+/// `wal_before`, and when the cap cut the drain short runs `clear` (what
+/// the cap left must not run into the latency scenario).
+pub async fn after_drain<R, RF, C, CF, E>(
+    library: &str,
+    setting: &str,
+    (total, finished): (u64, u64),
+    wal_before: i64,
+    read: R,
+    clear: C,
+) -> Result<(), E>
+where
+    R: FnOnce() -> RF,
+    RF: Future<Output = Result<(i64, (i64, i64, i64)), E>>,
+    C: FnOnce() -> CF,
+    CF: Future<Output = Result<(), E>>,
+{
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let (wal_after, tables) = read().await?;
+    print_cost(library, setting, finished, (wal_before, wal_after), tables);
+    if finished < total {
+        clear().await?;
+    }
+    Ok(())
+}
+
 /// Prints what a drain cost the database: WAL bytes per job from
 /// `wal_before` to `wal_after`, and `(dead tuples, heap bytes, index
 /// bytes)` read with [`TABLE_COST_SQL`].

@@ -14,7 +14,7 @@ use std::error::Error;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use peer_kit::{print_cost, print_drain, print_row, Done, Plan, Waits};
+use peer_kit::{print_drain, print_row, Done, Plan, Waits};
 use riverqueue::sqlx::postgres::PgPoolOptions;
 use riverqueue::sqlx::{self, Connection, PgConnection, PgPool};
 use riverqueue::{
@@ -179,23 +179,25 @@ async fn main() -> Result<(), Box<dyn Error>> {
         for (run, _client) in running.iter_mut() {
             run.stop().await?;
         }
-        tokio::time::sleep(Duration::from_millis(1500)).await;
-        let tables = sqlx::query_as(peer_kit::TABLE_COST_SQL)
-            .fetch_one(&pool)
-            .await?;
-        print_cost(
+        peer_kit::after_drain(
             LIBRARY,
             &setting,
-            finished,
-            (wal_before, wal(&pool).await?),
-            tables,
-        );
-        if finished < total {
-            // What the cap left must not run into the latency scenario.
-            sqlx::query("DELETE FROM river_job WHERE state <> 'completed'")
-                .execute(&pool)
-                .await?;
-        }
+            (total, finished),
+            wal_before,
+            || async {
+                let tables = sqlx::query_as(peer_kit::TABLE_COST_SQL)
+                    .fetch_one(&pool)
+                    .await?;
+                Ok((wal(&pool).await?, tables))
+            },
+            || async {
+                sqlx::query("DELETE FROM river_job WHERE state <> 'completed'")
+                    .execute(&pool)
+                    .await
+                    .map(|_| ())
+            },
+        )
+        .await?;
     }
 
     if plan.only.latency {

@@ -15,7 +15,7 @@ use std::error::Error;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use peer_kit::{print_cost, print_drain, print_row, Done, Plan, Waits};
+use peer_kit::{print_drain, print_row, Done, Plan, Waits};
 use serde::{Deserialize, Serialize};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{Connection, PgConnection, PgPool};
@@ -170,23 +170,25 @@ async fn main() -> Result<(), Box<dyn Error>> {
         .await?;
         print_drain(LIBRARY, &setting, total, finished, took);
         fleet.stop().await;
-        tokio::time::sleep(Duration::from_millis(1500)).await;
-        let tables = sqlx::query_as(peer_kit::TABLE_COST_SQL)
-            .fetch_one(&pool)
-            .await?;
-        print_cost(
+        peer_kit::after_drain(
             LIBRARY,
             &setting,
-            finished,
-            (wal_before, wal(&pool).await?),
-            tables,
-        );
-        if finished < total {
-            // What the cap left must not run into the latency scenario.
-            sqlx::query("DELETE FROM underway.task WHERE state <> 'succeeded'")
-                .execute(&pool)
-                .await?;
-        }
+            (total, finished),
+            wal_before,
+            || async {
+                let tables = sqlx::query_as(peer_kit::TABLE_COST_SQL)
+                    .fetch_one(&pool)
+                    .await?;
+                Ok((wal(&pool).await?, tables))
+            },
+            || async {
+                sqlx::query("DELETE FROM underway.task WHERE state <> 'succeeded'")
+                    .execute(&pool)
+                    .await
+                    .map(|_| ())
+            },
+        )
+        .await?;
     }
 
     if plan.only.latency {
