@@ -2,8 +2,9 @@
 """Side-by-side comparison on one PostgreSQL server, in one run.
 
 For each backlog size: the limit (bench/limit: the bare SQL of a job's life
-in pgbench, batches of 100 and 500, on oncely's schema and on the floor table
-where a completion deletes and nothing is kept), oncely (oncely-bench), and
+in pgbench, batches of 100 and 500, on oncely's schema, on the archive layout
+where finished jobs move to a history table, and on the floor table where a
+completion deletes and nothing is kept), oncely (oncely-bench), and
 every anchor at the settings its documentation recommends for throughput
 (named in the row), with its defaults as an extra row at the first backlog:
 graphile-worker 0.17 and pg-boss 10 (bench/anchors/bench.mjs), riverqueue,
@@ -47,9 +48,11 @@ def run(cmd, env=None):
 
 
 def limit(url, jobs, clients):
-    """The limit on oncely's schema, then the floor table (a completion deletes)."""
+    """The limit on oncely's schema, on the archive layout (finished jobs moved
+    to a history table) and on the floor table (a completion deletes)."""
     rows = []
     for shape, name in [("oncely", "limit: bare SQL on oncely's schema in pgbench"),
+                        ("archive", "archive: oncely's schema, finished jobs moved out, in pgbench"),
                         ("floor", "floor: least job table (delete on completion) in pgbench")]:
         out = run([os.path.join(HERE, "limit", "run.sh"), url, "--jobs", str(jobs),
                    "--clients", str(clients), "--shape", shape,

@@ -5,7 +5,9 @@
 #   bench/limit/run.sh postgres://USER@HOST:PORT/postgres [--jobs N] [--clients N] [--batch N]...
 # --batch may be given several times; each batch size is one row.
 # --shape floor runs the same drain on the least a job table can be
-# (floor_schema.sql: a completion deletes, nothing kept) instead of oncely's.
+# (floor_schema.sql: a completion deletes, nothing kept) instead of oncely's;
+# --shape archive runs it on oncely's schema with finished jobs moved to a
+# history table on completion (archive_schema.sql).
 set -euo pipefail
 url="${1:?usage: bench/limit/run.sh POSTGRES_URL [--jobs N] [--clients N] [--batch N]...}"
 shift
@@ -21,7 +23,7 @@ while [ $# -gt 0 ]; do
     shift 2
 done
 [ ${#batches[@]} -gt 0 ] || batches=(100 500)
-case "$shape" in oncely|floor) ;; *) echo "--shape is oncely or floor" >&2; exit 2 ;; esac
+case "$shape" in oncely|floor|archive) ;; *) echo "--shape is oncely, floor or archive" >&2; exit 2 ;; esac
 db="oncely_limit_$$"
 admin() { psql "$url" -v ON_ERROR_STOP=1 -qAtc "$1"; }
 # The same URL with the database replaced.
@@ -45,6 +47,10 @@ for batch in "${batches[@]}"; do
            FROM generate_series(1, $jobs) g"
         q "ANALYZE oncely_jobs"
         script="$here/drain.sql"
+        if [ "$shape" = archive ]; then
+            psql "$db_url" -v ON_ERROR_STOP=1 -q -f "$here/archive_schema.sql" >/dev/null
+            script="$here/archive_drain.sql"
+        fi
     fi
     per_client=$(( (jobs + batch * clients - 1) / (batch * clients) ))
     wal_from="$(q "SELECT pg_current_wal_lsn()")"
@@ -54,6 +60,8 @@ for batch in "${batches[@]}"; do
     ended=$(date +%s.%N)
     if [ "$shape" = floor ]; then
         done_jobs=$(( jobs - $(q "SELECT count(*) FROM floor_jobs") ))
+    elif [ "$shape" = archive ]; then
+        done_jobs="$(q "SELECT count(*) FROM oncely_jobs_finished WHERE state = 'completed'")"
     else
         done_jobs="$(q "SELECT count(*) FROM oncely_jobs WHERE state = 'completed'")"
     fi
