@@ -6,6 +6,7 @@
 //! every lease instant comes from the server's clock.
 
 mod hosts;
+mod lane;
 mod listener;
 mod migrations;
 mod notifier;
@@ -56,6 +57,15 @@ pub struct PgDriver {
     mode: Mode,
     /// Where LISTEN connects when it cannot go through the pool.
     listen: Option<PgConnectOptions>,
+    /// The connections kept for the claim and the batched completion.
+    lanes: std::sync::Arc<Lanes>,
+}
+
+/// The hot statements' lanes (see [`lane`]).
+#[derive(Debug, Default)]
+struct Lanes {
+    claim: lane::Lane,
+    complete: lane::Lane,
 }
 
 impl PgDriver {
@@ -134,6 +144,8 @@ impl PgDriver {
         let pool = PgPoolOptions::new()
             .max_connections(size.max(1))
             .acquire_timeout(Duration::from_secs(30))
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| Box::pin(ping_if_idle(conn, meta)))
             .connect_lazy_with(options);
         warm(&pool, size).await;
         Ok(PgDriver::from_pool(pool))
@@ -169,10 +181,11 @@ impl PgDriver {
                     Ok(())
                 })
             })
-            .before_acquire(move |_, meta| {
+            .test_before_acquire(false)
+            .before_acquire(move |conn, meta| {
                 // Opened before the last switch: to the old primary.
                 let fresh = meta.age < since.since_switch();
-                Box::pin(async move { Ok(fresh) })
+                Box::pin(async move { Ok(fresh && ping_if_idle(conn, meta).await?) })
             })
             .connect_lazy_with(hosts.candidates[index].clone());
         warm(&pool, size).await;
@@ -183,6 +196,7 @@ impl PgDriver {
             hosts: Some(hosts),
             mode: Mode::Direct,
             listen: None,
+            lanes: Default::default(),
         })
     }
 
@@ -194,6 +208,7 @@ impl PgDriver {
             hosts: None,
             mode: Mode::Direct,
             listen: None,
+            lanes: Default::default(),
         }
     }
 
@@ -256,14 +271,25 @@ impl PgDriver {
         }
         // The claim of due jobs pins its plan (see claim_plan.sql); the
         // in-doubt claim reads a small partial index and needs no pin.
+        // It runs on the claim's lane (see `lane`).
         let rows = if reconcile.is_none() {
-            let mut tx = self.pool.begin().await?;
-            sqlx::query(include_str!("sql/claim_plan.sql"))
-                .execute(In(&mut tx, self.mode))
+            let mut leased = self
+                .lanes
+                .claim
+                .lease(&self.pool, self.hosts.as_ref())
                 .await?;
-            let rows = query.fetch_all(In(&mut tx, self.mode)).await?;
-            tx.commit().await?;
-            rows
+            let mode = self.mode;
+            let claimed = async {
+                let mut tx = sqlx::Connection::begin(leased.conn()).await?;
+                sqlx::query(include_str!("sql/claim_plan.sql"))
+                    .execute(In(&mut tx, mode))
+                    .await?;
+                let rows = query.fetch_all(In(&mut tx, mode)).await?;
+                tx.commit().await?;
+                Ok::<_, sqlx::Error>(rows)
+            }
+            .await;
+            leased.settle(claimed)?
         } else {
             query.fetch_all(self.on()).await?
         };
@@ -292,6 +318,25 @@ impl PgDriver {
             },
         })
     }
+}
+
+/// A connection idle this long is checked (a round trip) before the pool
+/// hands it out; one used more recently is handed out as it is.
+const PING_IDLE_AFTER: Duration = Duration::from_secs(1);
+
+/// The pool's check of a connection it is about to hand out. sqlx would ping
+/// every one (a round trip before every statement: a tenth of a drain's
+/// time); only those idle for [`PING_IDLE_AFTER`] are, as a server restart or
+/// a failover leaves them broken. A connection broken within that second
+/// fails its statement, which every caller handles (and the lanes drop).
+async fn ping_if_idle(
+    conn: &mut PgConnection,
+    meta: sqlx::pool::PoolConnectionMetadata,
+) -> std::result::Result<bool, sqlx::Error> {
+    if meta.idle_for >= PING_IDLE_AFTER {
+        sqlx::Connection::ping(conn).await?;
+    }
+    Ok(true)
 }
 
 /// Opens the connections a worker needs first (claims, completions,
@@ -609,11 +654,23 @@ impl Driver for PgDriver {
         if fences.is_empty() {
             return Ok(Vec::new());
         }
-        let done: Vec<i64> = sqlx::query_scalar(include_str!("sql/job_complete_many.sql"))
+        let completing = sqlx::query_scalar(include_str!("sql/job_complete_many.sql"))
             .bind(fences.iter().map(|f| f.job_id).collect::<Vec<i64>>())
-            .bind(fences.iter().map(|f| f.fence).collect::<Vec<i64>>())
-            .fetch_all(self.on())
-            .await?;
+            .bind(fences.iter().map(|f| f.fence).collect::<Vec<i64>>());
+        // Straight to the server it runs on the completion's lane (see
+        // `lane`); behind a transaction pooler each statement needs a
+        // transaction of its own, which `On` gives.
+        let done: Vec<i64> = if self.mode == Mode::Direct {
+            let mut leased = self
+                .lanes
+                .complete
+                .lease(&self.pool, self.hosts.as_ref())
+                .await?;
+            let done = completing.fetch_all(leased.conn()).await;
+            leased.settle(done)?
+        } else {
+            completing.fetch_all(self.on()).await?
+        };
         let done: std::collections::HashSet<i64> = done.into_iter().collect();
         // One query explains every completion that took no effect.
         let refused: Vec<i64> = fences

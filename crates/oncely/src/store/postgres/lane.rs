@@ -1,0 +1,201 @@
+//! Lanes: one pool connection kept for one hot statement (a client's claims,
+//! its batched completions), so that statement always runs on the same
+//! server backend.
+//!
+//! Why: the pool hands idle connections out in turn, so without a lane every
+//! claim and completion lands on another backend of the pool, and each
+//! backend pays again for what the previous one had warm — its plan cache
+//! (the claim is planned once per backend), its catalog caches, and the
+//! page-table entries of the shared buffers it reads (the drain's profile
+//! showed a fifth of PostgreSQL's time in page faults with ten connections in
+//! turn). Measured in `docs/benchmarks.md` ("Lanes").
+//!
+//! Invariants: a lane holds at most one connection, taken from the pool (it
+//! counts against the pool's size); a caller that finds the lane busy (a
+//! second queue claiming at the same moment) gets a pooled connection
+//! instead and never waits for the lane; a connection whose statement failed
+//! is dropped, never kept, so a broken connection is used at most once;
+//! after a failover switch a connection taken before it is dropped unused
+//! (it may reach the old primary).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use sqlx::pool::PoolConnection;
+use sqlx::{PgConnection, PgPool, Postgres};
+use tokio::sync::{Mutex, MutexGuard};
+
+use super::hosts::Hosts;
+use crate::error::Result;
+
+/// A connection kept for one statement.
+#[derive(Debug, Default)]
+pub(crate) struct Lane {
+    kept: Mutex<Option<Kept>>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Kept {
+    conn: PoolConnection<Postgres>,
+    /// When it was taken from the pool (the pool checked it then).
+    taken: Instant,
+}
+
+/// A connection for one use: the lane's (taken out of it while in use), or
+/// a pooled one when the lane was busy. Dropped without [`Leased::settle`]
+/// (a cancelled statement), the connection goes back to the pool, not to the
+/// lane.
+pub(crate) enum Leased<'a> {
+    Lane {
+        slot: MutexGuard<'a, Option<Kept>>,
+        kept: Kept,
+    },
+    Pool(PoolConnection<Postgres>),
+}
+
+impl Lane {
+    /// The lane's connection if the lane is free (taking one from `pool` if it
+    /// holds none, or holds one from before the last switch of `hosts`), else
+    /// a pooled connection.
+    pub(crate) async fn lease<'a>(
+        &'a self,
+        pool: &PgPool,
+        hosts: Option<&Arc<Hosts>>,
+    ) -> Result<Leased<'a>> {
+        let Ok(mut slot) = self.kept.try_lock() else {
+            return Ok(Leased::Pool(pool.acquire().await?));
+        };
+        let kept = match slot.take() {
+            Some(k) if hosts.is_none_or(|h| k.taken.elapsed() <= h.since_switch()) => k,
+            Some(mut old) => {
+                // Taken before the switch: it may reach the old primary.
+                old.conn.close_on_drop();
+                drop(old);
+                Kept::take(pool).await?
+            }
+            None => Kept::take(pool).await?,
+        };
+        Ok(Leased::Lane { slot, kept })
+    }
+}
+
+impl Kept {
+    async fn take(pool: &PgPool) -> Result<Kept> {
+        Ok(Kept {
+            conn: pool.acquire().await?,
+            taken: Instant::now(),
+        })
+    }
+}
+
+impl Leased<'_> {
+    /// The connection to run the statement on.
+    pub(crate) fn conn(&mut self) -> &mut PgConnection {
+        match self {
+            Leased::Lane { kept, .. } => &mut kept.conn,
+            Leased::Pool(conn) => conn,
+        }
+    }
+
+    /// Puts the connection back in its lane if `outcome` is a success;
+    /// closes it otherwise (it may be broken, or inside a failed
+    /// transaction), so the lane takes a fresh one next time.
+    pub(crate) fn settle<T, E>(
+        self,
+        outcome: std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
+        match (self, outcome.is_ok()) {
+            (Leased::Lane { mut slot, kept }, true) => *slot = Some(kept),
+            (Leased::Lane { mut kept, .. }, false) => kept.conn.close_on_drop(),
+            (Leased::Pool(mut conn), false) => conn.close_on_drop(),
+            (Leased::Pool(_), true) => {}
+        }
+        outcome
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use oncely_testkit::{Backend, TestDb};
+    use sqlx::postgres::PgPoolOptions;
+
+    async fn pid(leased: &mut Leased<'_>) -> i32 {
+        sqlx::query_scalar("SELECT pg_backend_pid()")
+            .fetch_one(leased.conn())
+            .await
+            .expect("pid")
+    }
+
+    async fn pool(db: &TestDb, size: u32) -> PgPool {
+        PgPoolOptions::new()
+            .max_connections(size)
+            .connect(&db.url)
+            .await
+            .expect("pool")
+    }
+
+    #[tokio::test]
+    async fn a_lane_keeps_one_backend_while_the_pool_hands_out_others() {
+        let db = TestDb::new(Backend::Postgres).await;
+        let pool = pool(&db, 4).await;
+        // Three idle connections in the pool, handed out in turn.
+        let warm: Vec<_> = futures_util::future::join_all((0..3).map(|_| pool.acquire())).await;
+        drop(warm);
+        let lane = Lane::default();
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..6 {
+            let mut leased = lane.lease(&pool, None).await.expect("lease");
+            seen.insert(pid(&mut leased).await);
+            leased.settle(Ok::<(), ()>(())).expect("ok");
+            // Another user of the pool in between.
+            let mut other = pool.acquire().await.expect("acquire");
+            sqlx::query("SELECT 1")
+                .execute(&mut *other)
+                .await
+                .expect("select");
+        }
+        assert_eq!(seen.len(), 1, "the lane's statements ran on {seen:?}");
+        // Busy: a second caller gets a pooled connection at once.
+        let mut first = lane.lease(&pool, None).await.expect("lease");
+        let mut second = lane.lease(&pool, None).await.expect("lease");
+        assert!(matches!(second, Leased::Pool(_)));
+        assert_ne!(pid(&mut first).await, pid(&mut second).await);
+    }
+
+    #[tokio::test]
+    async fn a_failed_statement_empties_the_lane_and_a_switch_renews_it() {
+        let db = TestDb::new(Backend::Postgres).await;
+        let pool = pool(&db, 4).await;
+        let lane = Lane::default();
+        let mut leased = lane.lease(&pool, None).await.expect("lease");
+        let before = pid(&mut leased).await;
+        let failed = sqlx::query("SELECT 1/0").execute(leased.conn()).await;
+        assert!(leased.settle(failed).is_err());
+        assert!(
+            lane.kept.try_lock().expect("free").is_none(),
+            "a failed connection is not kept"
+        );
+        let mut leased = lane.lease(&pool, None).await.expect("lease");
+        assert_ne!(
+            pid(&mut leased).await,
+            before,
+            "the failed connection was closed"
+        );
+        leased.settle(Ok::<(), ()>(())).expect("ok");
+        // A failover switch after the lane took its connection: renewed.
+        let options: sqlx::postgres::PgConnectOptions = db.url.parse().expect("options");
+        let hosts = Arc::new(Hosts::new(vec![options], 0));
+        let mut leased = lane.lease(&pool, Some(&hosts)).await.expect("lease");
+        let kept = pid(&mut leased).await;
+        leased.settle(Ok::<(), ()>(())).expect("ok");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        hosts.switch_to(0);
+        let mut leased = lane.lease(&pool, Some(&hosts)).await.expect("lease");
+        assert_ne!(
+            pid(&mut leased).await,
+            kept,
+            "a connection from before the switch was dropped"
+        );
+    }
+}
