@@ -218,15 +218,27 @@ pub(crate) async fn clients_with(
     config: ClientConfig,
     on_run: Arc<dyn Fn(&serde_json::Value) + Send + Sync>,
 ) -> Result<Vec<Client>, String> {
-    let mut all = Vec::new();
+    // All at once, as separate servers would.
+    let mut connecting = JoinSet::new();
     for _ in 0..s.clients {
-        let store = oncely::connect(&s.url(db))
-            .await
+        let url = s.url(db);
+        connecting.spawn(async move { oncely::connect(&url).await });
+    }
+    let mut all = Vec::new();
+    while let Some(store) = connecting.join_next().await {
+        // Its own worker id, as a separate server has: the registry, and the
+        // election, tell the clients apart.
+        let config = ClientConfig {
+            worker_id: format!("{}-{}", config.worker_id, all.len()),
+            ..config.clone()
+        };
+        let store = store
+            .map_err(|e| format!("connecting: {e}"))?
             .map_err(|e| format!("connecting: {e}"))?;
         let on_run = on_run.clone();
         let client = Client::builder(store)
             .queue(QUEUE, s.concurrency)
-            .config(config.clone())
+            .config(config)
             .register_fn(KIND, move |ctx| {
                 on_run(&ctx.job().args);
                 async { Ok(()) }
@@ -259,12 +271,14 @@ pub(crate) fn completed(clients: &[Client]) -> u64 {
 async fn drain(backend: Backend, s: &Settings, scenario: &'static str) -> Result<Row, String> {
     let (db, store) = fresh(backend, s).await?;
     insert_backlog(&store, s.jobs).await?;
-    let clients = clients(&db, s, Arc::new(|_| {})).await?;
     let wal_from = match backend {
         Backend::Postgres => Some(crate::db_cost::wal_position(&db.url).await?),
         Backend::Sqlite | Backend::MariaDb => None,
     };
+    // From connecting on: as a worker that starts does (and as the anchors
+    // time their peers, from creating their pools).
     let started = Instant::now();
+    let clients = clients(&db, s, Arc::new(|_| {})).await?;
     let running: Vec<_> = clients.iter().map(Client::start).collect();
     while completed(&clients) < u64::from(s.jobs) {
         tokio::time::sleep(Duration::from_millis(5)).await;
