@@ -8,10 +8,13 @@
 //! (the claim is planned once per backend), its catalog caches, and the
 //! page-table entries of the shared buffers it reads (the drain's profile
 //! showed a fifth of PostgreSQL's time in page faults with ten connections in
-//! turn). Measured in `docs/benchmarks.md` ("Lanes").
+//! turn). Measured in `docs/benchmarks.md` ("Latest: lanes, and a fair start").
 //!
 //! Invariants: a lane holds at most one connection, taken from the pool (it
-//! counts against the pool's size); a caller that finds the lane busy (a
+//! counts against the pool's size), and only in a pool of at least
+//! [`LANES_FROM`] connections — in a smaller one (an application's own
+//! pool, say) the lanes would leave too few for everything else, so every
+//! statement takes a pooled connection as before; a caller that finds the lane busy (a
 //! second queue claiming at the same moment) gets a pooled connection
 //! instead and never waits for the lane; a connection whose statement failed
 //! is dropped, never kept, so a broken connection is used at most once;
@@ -28,6 +31,11 @@ use tokio::sync::{Mutex, MutexGuard};
 use super::hosts::Hosts;
 use crate::error::Result;
 
+/// The smallest pool whose lanes keep connections: two lanes, and at least
+/// three connections for everything else (heartbeats, maintenance, other
+/// outcomes, an application's own statements).
+pub(crate) const LANES_FROM: u32 = 5;
+
 /// A connection kept for one statement.
 #[derive(Debug, Default)]
 pub(crate) struct Lane {
@@ -39,6 +47,30 @@ pub(crate) struct Kept {
     conn: PoolConnection<Postgres>,
     /// When it was taken from the pool (the pool checked it then).
     taken: Instant,
+    /// Whether its pool keeps a minimum of connections (it then replaces one
+    /// leaving it, which takes a Tokio runtime).
+    pool_keeps_minimum: bool,
+}
+
+impl Drop for Lane {
+    /// Gives the kept connection back. Dropped outside a Tokio runtime (a
+    /// store outliving its runtime), the pool could not take it back — sqlx
+    /// would panic spawning the return — so it is detached and closed there
+    /// and then; if its pool would replace it (a minimum of connections,
+    /// which also needs a runtime), it is left to the process's end instead.
+    fn drop(&mut self) {
+        let Some(kept) = self.kept.get_mut().take() else {
+            return;
+        };
+        if tokio::runtime::Handle::try_current().is_ok() {
+            return;
+        }
+        if kept.pool_keeps_minimum {
+            std::mem::forget(kept.conn);
+        } else {
+            drop(kept.conn.detach());
+        }
+    }
 }
 
 /// A connection for one use: the lane's (taken out of it while in use), or
@@ -62,6 +94,9 @@ impl Lane {
         pool: &PgPool,
         hosts: Option<&Arc<Hosts>>,
     ) -> Result<Leased<'a>> {
+        if pool.options().get_max_connections() < LANES_FROM {
+            return Ok(Leased::Pool(pool.acquire().await?));
+        }
         let Ok(mut slot) = self.kept.try_lock() else {
             return Ok(Leased::Pool(pool.acquire().await?));
         };
@@ -84,6 +119,7 @@ impl Kept {
         Ok(Kept {
             conn: pool.acquire().await?,
             taken: Instant::now(),
+            pool_keeps_minimum: pool.options().get_min_connections() > 0,
         })
     }
 }
@@ -138,7 +174,7 @@ mod tests {
     #[tokio::test]
     async fn a_lane_keeps_one_backend_while_the_pool_hands_out_others() {
         let db = TestDb::new(Backend::Postgres).await;
-        let pool = pool(&db, 4).await;
+        let pool = pool(&db, LANES_FROM).await;
         // Three idle connections in the pool, handed out in turn.
         let warm: Vec<_> = futures_util::future::join_all((0..3).map(|_| pool.acquire())).await;
         drop(warm);
@@ -163,10 +199,45 @@ mod tests {
         assert_ne!(pid(&mut first).await, pid(&mut second).await);
     }
 
+    #[test]
+    fn a_lane_dropped_after_its_runtime_does_not_panic() {
+        let runtime = tokio::runtime::Runtime::new().expect("runtime");
+        let (db, pool, lane) = runtime.block_on(async {
+            let db = TestDb::new(Backend::Postgres).await;
+            let pool = pool(&db, LANES_FROM).await;
+            let lane = Lane::default();
+            let leased = lane.lease(&pool, None).await.expect("lease");
+            leased.settle(Ok::<(), ()>(())).expect("ok");
+            (db, pool, lane)
+        });
+        assert!(
+            lane.kept.try_lock().expect("free").is_some(),
+            "the lane keeps one"
+        );
+        drop(runtime);
+        drop(lane);
+        drop(pool);
+        drop(db);
+    }
+
+    #[tokio::test]
+    async fn a_small_pool_keeps_no_lane() {
+        let db = TestDb::new(Backend::Postgres).await;
+        let pool = pool(&db, LANES_FROM - 1).await;
+        let lane = Lane::default();
+        let leased = lane.lease(&pool, None).await.expect("lease");
+        assert!(matches!(leased, Leased::Pool(_)));
+        leased.settle(Ok::<(), ()>(())).expect("ok");
+        assert!(lane.kept.try_lock().expect("free").is_none());
+        // The pool's connections stay free for the rest: all of them at once.
+        let all = futures_util::future::join_all((0..LANES_FROM - 1).map(|_| pool.acquire())).await;
+        assert!(all.iter().all(Result::is_ok));
+    }
+
     #[tokio::test]
     async fn a_failed_statement_empties_the_lane_and_a_switch_renews_it() {
         let db = TestDb::new(Backend::Postgres).await;
-        let pool = pool(&db, 4).await;
+        let pool = pool(&db, LANES_FROM).await;
         let lane = Lane::default();
         let mut leased = lane.lease(&pool, None).await.expect("lease");
         let before = pid(&mut leased).await;
