@@ -12,14 +12,14 @@
 //!
 //! Invariants: a lane holds at most one connection, taken from the pool (it
 //! counts against the pool's size), and only in a pool of at least
-//! [`LANES_FROM`] connections — in a smaller one (an application's own
-//! pool, say) the lanes would leave too few for everything else, so every
-//! statement takes a pooled connection as before; a caller that finds the lane busy (a
-//! second queue claiming at the same moment) gets a pooled connection
-//! instead and never waits for the lane; a connection whose statement failed
-//! is dropped, never kept, so a broken connection is used at most once;
-//! after a failover switch a connection taken before it is dropped unused
-//! (it may reach the old primary).
+//! [`LANES_FROM`] connections — in a smaller one (an application's own pool,
+//! say) the lanes would leave too few for everything else, so every statement
+//! takes a pooled connection as before; a caller that finds the lane busy (a
+//! second queue claiming at the same moment) gets a pooled connection instead
+//! and never waits for the lane; a connection whose statement failed is
+//! closed, never kept, so a broken connection is used at most once; after a
+//! failover switch a connection taken before it is closed unused (it may
+//! reach the old primary).
 
 use std::sync::Arc;
 use std::time::Instant;
