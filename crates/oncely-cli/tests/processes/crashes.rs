@@ -161,23 +161,17 @@ async fn sigterm_on_sqlite() {
 /// is the worker process's own.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn skewed_worker_clock_gets_database_time_leases() {
-    let libfaketime = [
-        "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
-        "/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1",
-        "/usr/lib/faketime/libfaketime.so.1",
-    ]
-    .into_iter()
-    .find(|p| std::path::Path::new(p).exists())
-    .unwrap_or_else(|| {
-        panic!(
-            "this test needs libfaketime: apt-get install faketime (./scripts/test.sh installs it)"
-        )
-    });
+    let libfaketime = libfaketime();
     let db = TestDb::new(Backend::Postgres).await;
     let store = db.store().await;
     let dir = tempfile::tempdir().expect("tempdir");
     let seen = dir.path().join("clock");
-    let script = format!("date -u +%s > {}; sleep 600", seen.display());
+    // Written whole, then renamed: the test never reads a file the shell
+    // has created but `date` has not yet filled.
+    let script = format!(
+        "date -u +%s > {0}.part && mv {0}.part {0}; sleep 600",
+        seen.display()
+    );
     let job = CommandArgs::new_job("q", vec!["sh".into(), "-c".into(), script]).expect("job");
     let id = store.job_insert(&job).await.expect("insert").job.id;
     let mut worker = WorkerProcess::start(
