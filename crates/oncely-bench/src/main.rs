@@ -11,6 +11,7 @@
 
 mod chart;
 mod churn;
+mod cpu;
 mod db_cost;
 mod hosts;
 mod report;

@@ -60,6 +60,14 @@ impl Report {
             }
         }
         for r in &self.rows {
+            if let Some(c) = r.cpu {
+                println!(
+                    "{} {}: CPU {:.1} µs/job in the benchmark's clients, {:.1} µs/job on the whole machine",
+                    r.backend, r.scenario, c.client_us_per_job, c.machine_us_per_job
+                );
+            }
+        }
+        for r in &self.rows {
             for sample in r.samples.iter().flatten() {
                 println!(
                     "{} churn at {:>5.0} s: {:>7.0} jobs/s completed, backlog {:>7}, {:>7.1} MiB, {:>7} dead tuples",

@@ -73,6 +73,8 @@ pub struct Row {
     pub db_cost: Option<crate::db_cost::DbCost>,
     /// Samples over time (churn only).
     pub samples: Option<Vec<crate::churn::Sample>>,
+    /// CPU per job (drain only).
+    pub cpu: Option<crate::cpu::CpuCost>,
 }
 
 /// The scenarios, by the names `--only` takes.
@@ -140,6 +142,7 @@ pub(crate) fn row(backend: Backend, scenario: impl Into<String>, jobs: u32, took
         latency: None,
         db_cost: None,
         samples: None,
+        cpu: None,
     }
 }
 
@@ -278,17 +281,20 @@ async fn drain(backend: Backend, s: &Settings, scenario: &'static str) -> Result
     // From connecting on: as a worker that starts does (and as the anchors
     // time their peers, from creating their pools).
     let started = Instant::now();
+    let cpu_from = crate::cpu::CpuClock::now();
     let clients = clients(&db, s, Arc::new(|_| {})).await?;
     let running: Vec<_> = clients.iter().map(Client::start).collect();
     while completed(&clients) < u64::from(s.jobs) {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let took = started.elapsed();
+    let cpu = cpu_from.and_then(|from| from.since(s.jobs));
     for r in running {
         r.shutdown().await;
     }
     drop(clients);
     let mut measured = row(backend, scenario, s.jobs, took);
+    measured.cpu = cpu;
     if let Some(from) = wal_from {
         measured.db_cost = Some(crate::db_cost::since(&db.url, from, s.jobs).await?);
     }
