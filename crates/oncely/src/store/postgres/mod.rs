@@ -293,7 +293,13 @@ impl PgDriver {
         } else {
             query.fetch_all(self.on()).await?
         };
-        let (jobs, unreadable) = decode::split_claimed(&rows, rows::job, rows::fence)?;
+        let (jobs, unreadable) = match rows.first() {
+            None => (Vec::new(), Vec::new()),
+            Some(first) => {
+                let columns = rows::JobColumns::of(first)?;
+                decode::split_claimed(&rows, |row| columns.job(row), rows::fence)?
+            }
+        };
         for (fence, reason) in unreadable {
             tracing::error!(job = fence.job_id, %reason, "quarantining a claimed job");
             sqlx::query(include_str!("sql/job_quarantine.sql"))
@@ -892,7 +898,7 @@ impl Driver for PgDriver {
     }
 
     async fn job_list(&self, filter: &JobFilter) -> Result<Vec<Job>> {
-        sqlx::query(include_str!("sql/job_list.sql"))
+        let rows = sqlx::query(include_str!("sql/job_list.sql"))
             .bind(filter.state.map(JobState::as_str))
             .bind(filter.queue.as_deref())
             .bind(filter.kind.as_deref())
@@ -900,10 +906,8 @@ impl Driver for PgDriver {
             .bind(filter.text.as_deref())
             .bind(i64::from(filter.limit.unwrap_or(100)))
             .fetch_all(self.on())
-            .await?
-            .iter()
-            .map(rows::job)
-            .collect()
+            .await?;
+        rows::jobs(&rows)
     }
 
     async fn queue_counts(&self) -> Result<Vec<QueueCount>> {
