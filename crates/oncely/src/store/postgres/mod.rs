@@ -293,13 +293,7 @@ impl PgDriver {
         } else {
             query.fetch_all(self.on()).await?
         };
-        let (jobs, unreadable) = match rows.first() {
-            None => (Vec::new(), Vec::new()),
-            Some(first) => {
-                let columns = rows::JobColumns::of(first)?;
-                decode::split_claimed(&rows, |row| columns.job(row), rows::fence)?
-            }
-        };
+        let (jobs, unreadable) = rows::claimed(&rows)?;
         for (fence, reason) in unreadable {
             tracing::error!(job = fence.job_id, %reason, "quarantining a claimed job");
             sqlx::query(include_str!("sql/job_quarantine.sql"))

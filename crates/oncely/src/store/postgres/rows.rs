@@ -36,8 +36,18 @@ pub(super) fn jobs(rows: &[PgRow]) -> Result<Vec<Job>> {
     rows.iter().map(|row| columns.job(row)).collect()
 }
 
+/// Splits claimed rows into the jobs that decode and the fences of those
+/// that do not (see [`decode::split_claimed`]), columns looked up once.
+pub(super) fn claimed(rows: &[PgRow]) -> Result<(Vec<Job>, Vec<decode::Unreadable>)> {
+    let Some(first) = rows.first() else {
+        return Ok((Vec::new(), Vec::new()));
+    };
+    let columns = JobColumns::of(first)?;
+    decode::split_claimed(rows, |row| columns.job(row), fence)
+}
+
 /// Where each of a job's columns is in a result set's rows.
-pub(super) struct JobColumns {
+struct JobColumns {
     id: usize,
     queue: usize,
     kind: usize,
@@ -67,7 +77,7 @@ pub(super) struct JobColumns {
 impl JobColumns {
     /// The positions of a job's columns in `row`'s result set (an error
     /// naming the column if one is missing).
-    pub(super) fn of(row: &PgRow) -> Result<JobColumns> {
+    fn of(row: &PgRow) -> Result<JobColumns> {
         let at = |name: &str| -> Result<usize> { Ok(sqlx::Column::ordinal(row.try_column(name)?)) };
         Ok(JobColumns {
             id: at("id")?,
@@ -98,7 +108,7 @@ impl JobColumns {
     }
 
     /// Decodes one row of the result set these positions came from.
-    pub(super) fn job(&self, row: &PgRow) -> Result<Job> {
+    fn job(&self, row: &PgRow) -> Result<Job> {
         let id: i64 = row.try_get(self.id)?;
         let state: &str = row.try_get(self.state)?;
         Ok(Job {
