@@ -7,7 +7,8 @@
 # --shape floor runs the same drain on the least a job table can be
 # (floor_schema.sql: a completion deletes, nothing kept) instead of oncely's;
 # --shape archive runs it on oncely's schema with finished jobs moved to a
-# history table on completion (archive_schema.sql).
+# history table on completion (archive_schema.sql); --shape hot runs it with
+# a completion that PostgreSQL can write as a heap-only update (hot_schema.sql).
 set -euo pipefail
 url="${1:?usage: bench/limit/run.sh POSTGRES_URL [--jobs N] [--clients N] [--batch N]...}"
 shift
@@ -23,7 +24,7 @@ while [ $# -gt 0 ]; do
     shift 2
 done
 [ ${#batches[@]} -gt 0 ] || batches=(100 500)
-case "$shape" in oncely|floor|archive) ;; *) echo "--shape is oncely, floor or archive" >&2; exit 2 ;; esac
+case "$shape" in oncely|floor|archive|hot) ;; *) echo "--shape is oncely, floor, archive or hot" >&2; exit 2 ;; esac
 db="oncely_limit_$$"
 admin() { psql "$url" -v ON_ERROR_STOP=1 -qAtc "$1"; }
 # The same URL with the database replaced.
@@ -42,6 +43,10 @@ for batch in "${batches[@]}"; do
         script="$here/floor_drain.sql"
     else
         for m in "$migrations"/*.sql; do psql "$db_url" -v ON_ERROR_STOP=1 -q -f "$m" >/dev/null; done
+        # Before the backlog goes in: its pages must be written half empty.
+        if [ "$shape" = hot ]; then
+            psql "$db_url" -v ON_ERROR_STOP=1 -q -f "$here/hot_schema.sql" >/dev/null
+        fi
         q "INSERT INTO oncely_jobs (queue, kind, args, state, max_attempts, idempotency_key)
            SELECT 'bench', 'noop', jsonb_build_object('n', g), 'available', 25, 'k' || g
            FROM generate_series(1, $jobs) g"
@@ -50,6 +55,8 @@ for batch in "${batches[@]}"; do
         if [ "$shape" = archive ]; then
             psql "$db_url" -v ON_ERROR_STOP=1 -q -f "$here/archive_schema.sql" >/dev/null
             script="$here/archive_drain.sql"
+        elif [ "$shape" = hot ]; then
+            script="$here/hot_drain.sql"
         fi
     fi
     per_client=$(( (jobs + batch * clients - 1) / (batch * clients) ))
@@ -62,10 +69,17 @@ for batch in "${batches[@]}"; do
         done_jobs=$(( jobs - $(q "SELECT count(*) FROM floor_jobs") ))
     elif [ "$shape" = archive ]; then
         done_jobs="$(q "SELECT count(*) FROM oncely_jobs_finished WHERE state = 'completed'")"
+    elif [ "$shape" = hot ]; then
+        done_jobs="$(q "SELECT count(*) FROM oncely_jobs WHERE done_at IS NOT NULL")"
     else
         done_jobs="$(q "SELECT count(*) FROM oncely_jobs WHERE state = 'completed'")"
     fi
     wal="$(q "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '$wal_from')")"
     awk -v b="$batch" -v n="$done_jobs" -v s="$started" -v e="$ended" -v w="$wal" \
         'BEGIN { t = e - s; printf "%d\t%d\t%.2f\t%.0f\t%.0f\n", b, n, t, n / t, w / n }'
+    if [ "$shape" = hot ]; then
+        # How many of the updates were heap-only (the statistics lag a moment).
+        sleep 1
+        echo "# updates heap-only: $(q "SELECT n_tup_hot_upd || ' of ' || n_tup_upd FROM pg_stat_user_tables WHERE relname = 'oncely_jobs'")" >&2
+    fi
 done
