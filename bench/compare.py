@@ -78,7 +78,7 @@ def oncely_rows(url, *args):
 def oncely(url, jobs, clients, concurrency):
     row = oncely_rows(url, "--only", "drain", "--jobs", str(jobs), "--clients", str(clients),
                       "--concurrency", str(concurrency))[0]
-    return {"system": "oncely (defaults: prefetch up to 1,000 by start rate, batched completions)",
+    return {"system": "oncely (defaults: prefetch up to 2,000 by start rate, batched completions)",
             "jobs_per_sec": row["jobs_per_sec"],
             "wal_bytes_per_job": row["db_cost"]["wal_bytes_per_job"]}
 

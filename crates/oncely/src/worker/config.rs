@@ -55,7 +55,9 @@ pub struct ClientConfig {
     /// many as its slots started in the last quarter second if that is more
     /// (fast jobs are claimed in big batches, slow ones are not hoarded), and
     /// only queues with at least one kind whose policy is idempotent claim
-    /// ahead. 0 turns it off. Default 1,000.
+    /// ahead. 0 turns it off. Default 2,000 (1,000 until 2026-12-07: at
+    /// 1,000,000 queued jobs 2,000 drains 17–38 % faster, at 20,000 the same;
+    /// see `docs/benchmarks.md`).
     pub prefetch: u32,
     /// Time limit of an attempt when the job has none. Default: none.
     pub default_timeout: Option<Duration>,
@@ -83,7 +85,7 @@ impl Default for ClientConfig {
             backoff: Backoff::default(),
             reconcile_after: lease,
             completion_batch: 500,
-            prefetch: 1000,
+            prefetch: 2000,
             default_timeout: None,
             cancel_grace: Duration::from_secs(1),
         }

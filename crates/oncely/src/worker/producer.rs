@@ -29,8 +29,10 @@
 //!
 //! Measured (PostgreSQL, 4 clients × 25, no-op jobs, 200k backlog): one job
 //! per claim 8.6k jobs/s; claims batched to the free slots 11.8–13k; a
-//! buffer of 200: 24–28k; up to 1,000 by the start rate: 37–43k (see
-//! `docs/benchmarks.md`).
+//! buffer of 200: 24–28k; up to 1,000 by the start rate: 37–43k. Once the
+//! claim no longer hashed the whole table (2026-12-07), at 1,000,000 jobs:
+//! up to 1,000: 35–41k, 2,000: 48k, 3,000: 51–53k; at 20,000, 2,000 as fast
+//! as 1,000 and 3,000 slower (see `docs/benchmarks.md`).
 
 use std::collections::VecDeque;
 use std::sync::Arc;
