@@ -94,6 +94,16 @@ pub trait Driver: Send + Sync + 'static {
     /// fencing token. Losing a race is not an error: it claims fewer.
     async fn job_claim(&self, params: &ClaimParams) -> Result<Vec<Job>>;
 
+    /// [`Driver::job_claim`], with the instant the claim was sent: the leases
+    /// it grants count from the database's clock at or after that instant,
+    /// so a worker may count them from it. A backend that waits for a
+    /// connection first stamps it after the wait (a slow connect must not eat
+    /// into the leases); by default it is the instant of the call.
+    async fn job_claim_sent(&self, params: &ClaimParams) -> Result<(Vec<Job>, std::time::Instant)> {
+        let sent = std::time::Instant::now();
+        Ok((self.job_claim(params).await?, sent))
+    }
+
     /// Extends the lease of a running attempt. Returns the new expiry and
     /// whether an operator asked the attempt to stop.
     async fn job_heartbeat(&self, fence: Fence, lease: std::time::Duration) -> Result<Heartbeat>;

@@ -378,11 +378,14 @@ impl Producer {
             lease: config.lease,
             worker_id: config.worker_id.clone(),
         };
-        let asked = Instant::now();
+        let called = Instant::now();
         let store = &self.executor.store;
-        let mut jobs = store.job_claim(&params).await?;
+        let (mut jobs, sent) = store.job_claim_sent(&params).await?;
+        // Leases count from when the claim was sent, not from when this
+        // asked for a connection to send it on.
+        let asked = Instant::from_std(sent).max(called);
         if let Some(observer) = self.executor.stats.observer() {
-            observer.claimed(&self.queue, jobs.len(), asked.elapsed());
+            observer.claimed(&self.queue, jobs.len(), called.elapsed());
         }
         let left = free.saturating_sub(jobs.len() as u32);
         if left > 0 && !reconciling_kinds.is_empty() {

@@ -325,3 +325,61 @@ async fn available_unattempted(store: &Store, ids: &[i64]) -> usize {
     }
     n
 }
+
+/// A claim that first waits for a connection (a loaded machine, a pool
+/// whose connections are all busy) counts its leases from when it was sent,
+/// not from when it asked for the connection: waiting longer than a lease
+/// neither stops the slot's job at once nor makes every held job stale on
+/// arrival (handed back and claimed again, over and over).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_claim_that_waited_for_a_connection_keeps_its_leases() {
+    let db = TestDb::new(oncely_testkit::Backend::Postgres).await;
+    let observer = db.store().await;
+    let driver = oncely::store::postgres::PgDriver::connect_with_pool_size(&db.url, 5)
+        .await
+        .expect("a pool of five");
+    let pool = driver.pool().clone();
+    let store: Store = Arc::new(driver);
+    let started = Arc::new(AtomicU32::new(0));
+    let client = one_slot(store, Duration::from_millis(50), started.clone());
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let job = NewJob::new("q", "k", json!({ "i": i }));
+        ids.push(observer.job_insert(&job).await.expect("insert").job.id);
+    }
+    // Every connection of the client's pool is busy for longer than a lease
+    // (1.5 s): its first claim waits for one.
+    let mut busy = Vec::new();
+    for _ in 0..5 {
+        busy.push(pool.acquire().await.expect("acquire"));
+    }
+    let run = client.start();
+    tokio::time::sleep(Duration::from_millis(2_000)).await;
+    assert_eq!(running_count(&observer).await, 0, "the claim waited");
+    drop(busy);
+    for &id in &ids {
+        eventually("completed", || async {
+            state_of(&observer, id).await == JobState::Completed
+        })
+        .await;
+    }
+    run.shutdown().await;
+    let stats = client.stats().snapshot();
+    assert_eq!(
+        (
+            stats.completed,
+            stats.handed_back,
+            stats.stopped_at_deadline
+        ),
+        (5, 0, 0),
+        "{stats:?}"
+    );
+    for id in ids {
+        let j = store_job(&observer, id).await;
+        assert_eq!(j.attempt, 1, "{j:?}");
+    }
+}
+
+async fn store_job(store: &Store, id: i64) -> oncely::Job {
+    store.job_get(id).await.expect("get").expect("row")
+}

@@ -12,7 +12,7 @@
 //! returns is read back in the same transaction, under the row lock the
 //! write took. No LISTEN/NOTIFY: workers poll.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -393,6 +393,10 @@ impl Driver for MariaDbDriver {
     }
 
     async fn job_claim(&self, params: &ClaimParams) -> Result<Vec<Job>> {
+        Ok(self.job_claim_sent(params).await?.0)
+    }
+
+    async fn job_claim_sent(&self, params: &ClaimParams) -> Result<(Vec<Job>, Instant)> {
         retrying_deadlocks(|| self.claim(params, None)).await
     }
 
@@ -538,7 +542,9 @@ impl Driver for MariaDbDriver {
         params: &ClaimParams,
         reconcile: &ReconcileClaim,
     ) -> Result<Vec<Job>> {
-        retrying_deadlocks(|| self.claim(params, Some(reconcile))).await
+        retrying_deadlocks(|| self.claim(params, Some(reconcile)))
+            .await
+            .map(|(jobs, _)| jobs)
     }
 
     async fn job_doubt(&self, fence: Fence, reason: &str, delay: Duration) -> Result<()> {
@@ -860,9 +866,9 @@ impl MariaDbDriver {
         &self,
         params: &ClaimParams,
         reconcile: Option<&ReconcileClaim>,
-    ) -> Result<Vec<Job>> {
+    ) -> Result<(Vec<Job>, Instant)> {
         if params.limit == 0 || params.kinds.is_empty() {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), Instant::now()));
         }
         let json = |kinds: &[String]| {
             serde_json::to_string(kinds)
@@ -870,13 +876,16 @@ impl MariaDbDriver {
         };
         let kinds = json(&params.kinds)?;
         let mut tx = self.pool.begin().await?;
+        // The leases count from the database's clock in this transaction:
+        // waiting for a connection does not eat into them.
+        let sent = Instant::now();
         let paused: i64 = sqlx::query_scalar(include_str!("sql/queue_paused.sql"))
             .bind(&params.queue)
             .fetch_one(&mut *tx)
             .await?;
         if paused > 0 {
             tx.commit().await?;
-            return Ok(Vec::new());
+            return Ok((Vec::new(), Instant::now()));
         }
         let picked: Vec<i64> = match reconcile {
             None => {
@@ -900,7 +909,7 @@ impl MariaDbDriver {
         };
         if picked.is_empty() {
             tx.commit().await?;
-            return Ok(Vec::new());
+            return Ok((Vec::new(), Instant::now()));
         }
         let count = picked.len() as i64;
         // `LAST_INSERT_ID(expr)` comes back in the statement's own result.
@@ -937,6 +946,6 @@ impl MariaDbDriver {
                 .await?;
         }
         tx.commit().await?;
-        Ok(jobs)
+        Ok((jobs, sent))
     }
 }

@@ -16,7 +16,7 @@ pub mod pooled;
 mod rows;
 mod workers;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -248,15 +248,17 @@ impl PgDriver {
     }
 
     /// Runs a claim statement (normal, or in-doubt with `reconcile`); jobs in
-    /// claim order.
+    /// claim order, and the instant the claim was sent once a connection was
+    /// at hand (the leases it grants count from the database's clock at or
+    /// after it).
     async fn claim_with(
         &self,
         sql: &'static str,
         params: &ClaimParams,
         reconcile: Option<&ReconcileClaim>,
-    ) -> Result<Vec<Job>> {
+    ) -> Result<(Vec<Job>, Instant)> {
         if params.limit == 0 || params.kinds.is_empty() {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), Instant::now()));
         }
         let mut query = sqlx::query(sql)
             .bind(&params.queue)
@@ -272,12 +274,15 @@ impl PgDriver {
         // The claim of due jobs pins its plan (see claim_plan.sql); the
         // in-doubt claim reads a small partial index and needs no pin.
         // It runs on the claim's lane (see `lane`).
-        let rows = if reconcile.is_none() {
+        let (rows, sent) = if reconcile.is_none() {
             let mut leased = self
                 .lanes
                 .claim
                 .lease(&self.pool, self.hosts.as_ref())
                 .await?;
+            // Connecting (or waiting for a pooled connection) can take long
+            // on a loaded machine; it must not eat into the leases.
+            let sent = Instant::now();
             let mode = self.mode;
             let claimed = async {
                 let mut tx = sqlx::Connection::begin(leased.conn()).await?;
@@ -289,9 +294,10 @@ impl PgDriver {
                 Ok::<_, sqlx::Error>(rows)
             }
             .await;
-            leased.settle(claimed)?
+            (leased.settle(claimed)?, sent)
         } else {
-            query.fetch_all(self.on()).await?
+            let sent = Instant::now();
+            (query.fetch_all(self.on()).await?, sent)
         };
         let (jobs, unreadable) = rows::claimed(&rows)?;
         for (fence, reason) in unreadable {
@@ -303,7 +309,7 @@ impl PgDriver {
                 .fetch_optional(self.on())
                 .await?;
         }
-        Ok(jobs)
+        Ok((jobs, sent))
     }
 
     /// Why an operator's write on job `id` took no effect: it does not exist,
@@ -598,6 +604,10 @@ impl Driver for PgDriver {
     }
 
     async fn job_claim(&self, params: &ClaimParams) -> Result<Vec<Job>> {
+        Ok(self.job_claim_sent(params).await?.0)
+    }
+
+    async fn job_claim_sent(&self, params: &ClaimParams) -> Result<(Vec<Job>, Instant)> {
         self.claim_with(include_str!("sql/job_claim.sql"), params, None)
             .await
     }
@@ -781,6 +791,7 @@ impl Driver for PgDriver {
             Some(reconcile),
         )
         .await
+        .map(|(jobs, _)| jobs)
     }
 
     async fn job_doubt(&self, fence: Fence, reason: &str, delay: Duration) -> Result<()> {

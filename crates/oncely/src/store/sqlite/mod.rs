@@ -19,7 +19,7 @@ mod workers;
 mod write_gate;
 
 use std::str::FromStr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -300,6 +300,10 @@ impl Driver for SqliteDriver {
     }
 
     async fn job_claim(&self, params: &ClaimParams) -> Result<Vec<Job>> {
+        Ok(self.job_claim_sent(params).await?.0)
+    }
+
+    async fn job_claim_sent(&self, params: &ClaimParams) -> Result<(Vec<Job>, Instant)> {
         self.claim_with(include_str!("sql/job_claim.sql"), params, None)
             .await
     }
@@ -481,6 +485,7 @@ impl Driver for SqliteDriver {
             Some(reconcile),
         )
         .await
+        .map(|(jobs, _)| jobs)
     }
 
     async fn job_doubt(&self, fence: Fence, reason: &str, delay: Duration) -> Result<()> {
@@ -710,9 +715,9 @@ impl SqliteDriver {
         sql: &'static str,
         params: &ClaimParams,
         reconcile: Option<&ReconcileClaim>,
-    ) -> Result<Vec<Job>> {
+    ) -> Result<(Vec<Job>, Instant)> {
         if params.limit == 0 || params.kinds.is_empty() {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), Instant::now()));
         }
         let json = |kinds: &[String]| {
             serde_json::to_string(kinds).map_err(|e| {
@@ -733,9 +738,12 @@ impl SqliteDriver {
                 .bind(&kinds),
         };
         if probe.fetch_optional(&self.pool).await?.is_none() {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), Instant::now()));
         }
         let mut w = self.begin_write().await?;
+        // The leases count from the database's clock in this transaction:
+        // waiting for the write lock does not eat into them.
+        let sent = Instant::now();
         let last: i64 = sqlx::query_scalar(include_str!("sql/fence_reserve.sql"))
             .bind(i64::from(params.limit))
             .fetch_one(&mut *w.tx)
@@ -765,6 +773,6 @@ impl SqliteDriver {
                 .await?;
         }
         w.tx.commit().await?;
-        Ok(jobs)
+        Ok((jobs, sent))
     }
 }

@@ -1,8 +1,8 @@
 -- Fenced: the attempt may or may not have had its effect: the job waits in
--- A token of an earlier timeline is refused too: that attempt began before a
--- failover, and writes it made there may be lost (oncely_fence_epoch).
 -- doubt (for reconciliation after $4 seconds, or a person); cancelled when an
 -- operator asked for it (the reason is kept). $1 id, $2 fence, $3 reason
+-- A token of an earlier timeline is refused too: that attempt began before a
+-- failover, and writes it made there may be lost (oncely_fence_epoch).
 UPDATE oncely_jobs
 SET state = CASE WHEN cancel_requested_at IS NOT NULL THEN 'cancelled' ELSE 'in_doubt' END,
     finalized_at = CASE WHEN cancel_requested_at IS NOT NULL THEN clock_timestamp() END,

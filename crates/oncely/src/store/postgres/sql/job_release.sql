@@ -1,9 +1,9 @@
 -- Fenced: hands the lease back at shutdown. Available again at once (the
--- A token of an earlier timeline is refused too: that attempt began before a
--- failover, and writes it made there may be lost (oncely_fence_epoch).
 -- attempt is not counted), or in doubt for an at-most-once job or a
 -- reconciliation (which never counts as an attempt); cancelled when an
 -- operator asked for it. $1 id, $2 fence, $3 reason
+-- A token of an earlier timeline is refused too: that attempt began before a
+-- failover, and writes it made there may be lost (oncely_fence_epoch).
 UPDATE oncely_jobs
 SET state = CASE WHEN cancel_requested_at IS NOT NULL THEN 'cancelled'
                  WHEN at_most_once OR reconciling THEN 'in_doubt' ELSE 'available' END,

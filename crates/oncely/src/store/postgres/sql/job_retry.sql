@@ -1,11 +1,11 @@
 -- Fenced: records a failed attempt; retryable after $4 seconds, discarded
--- A token of an earlier timeline is refused too: that attempt began before a
--- failover, and writes it made there may be lost (oncely_fence_epoch).
 -- when attempts are used up, cancelled when an operator asked for it. With
 -- $5 (a reconcile step found the effect did not happen) the job runs again
 -- even after its last attempt: one more attempt is granted, as long as fewer
 -- than half of max_attempts were granted so far (so at most the job's
 -- original max_attempts in all). $1 id, $2 fence, $3 error text
+-- A token of an earlier timeline is refused too: that attempt began before a
+-- failover, and writes it made there may be lost (oncely_fence_epoch).
 UPDATE oncely_jobs
 SET state = CASE WHEN cancel_requested_at IS NOT NULL THEN 'cancelled'
                  WHEN attempt >= max_attempts AND NOT ($5 AND 2 * reruns < max_attempts)

@@ -1,7 +1,7 @@
 -- Fenced: sleeps for $3 seconds without using up an attempt (cancelled
+-- instead when an operator asked for it). $1 id, $2 fence
 -- A token of an earlier timeline is refused too: that attempt began before a
 -- failover, and writes it made there may be lost (oncely_fence_epoch).
--- instead when an operator asked for it). $1 id, $2 fence
 UPDATE oncely_jobs
 SET state = CASE WHEN cancel_requested_at IS NOT NULL THEN 'cancelled' ELSE 'scheduled' END,
     attempt = CASE WHEN cancel_requested_at IS NOT NULL THEN attempt ELSE attempt - 1 END,
