@@ -11,7 +11,8 @@
 // tasks; the rest of the backlog through the library's bulk insert in
 // batches of 1,000 (timed as its own row). Drain: that backlog run by CLIENTS
 // workers of CONCURRENCY each, no-op handler, timed from start until every
-// job has succeeded or --max-drain-secs passed (then the rate is over what
+// job has succeeded and its completion is committed (the library's own table
+// shows it finished), or --max-drain-secs passed (then the rate is over what
 // finished, and the row says so). Latency: 2,000 jobs added one at a time at
 // 200/s into idle workers, insert call to handler start.
 
@@ -78,6 +79,32 @@ async function drained(opts, started, total, count) {
   const cap = opts["max-drain-secs"] * 1000;
   await waitFor(() => count() >= total || performance.now() - started >= cap);
   return { jobs: Math.min(count(), total), seconds: (performance.now() - started) / 1000 };
+}
+
+/**
+ * After every handler returned (`finished.jobs >= total`), polls `pending`
+ * (SQL that returns a row while a job is not yet recorded as finished) until
+ * it returns none, so that a drain ends when the library's completions are
+ * committed (as oncely-bench and the Rust anchors count), not when its
+ * handlers return: graphile-worker and pg-boss complete after the handler's
+ * event, in batches. The end is the instant before the poll whose snapshot
+ * found nothing pending. Gives up at the cap; a drain cut short stands.
+ */
+async function settled(opts, url, started, total, finished, pending) {
+  if (finished.jobs < total) return finished;
+  const cap = opts["max-drain-secs"] * 1000;
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    for (;;) {
+      const at = performance.now();
+      const r = await c.query(pending);
+      if (r.rowCount === 0 || at - started >= cap) return { jobs: finished.jobs, seconds: (at - started) / 1000 };
+      await new Promise((res) => setTimeout(res, 5));
+    }
+  } finally {
+    await c.end();
+  }
 }
 
 /** The drain's scenario name: whole, or cut at the cap. */
@@ -220,7 +247,16 @@ async function graphileWorker(opts, tuned) {
   const started = performance.now();
   const runners = await graphileRunners(connectionString, opts, tuned, { noop: async () => {} });
   for (const r of runners) r.events.on("job:success", () => done++);
-  const finished = await drained(opts, started, inserted.jobs, () => done);
+  // A completed job is deleted (in batches with `completeJobBatchDelay`); the
+  // newest ids finish last, so the poll reads the end of the key.
+  const finished = await settled(
+    opts,
+    connectionString,
+    started,
+    inserted.jobs,
+    await drained(opts, started, inserted.jobs, () => done),
+    "SELECT id FROM graphile_worker._private_jobs ORDER BY id DESC LIMIT 1",
+  );
   await Promise.all(runners.map((r) => r.stop()));
   const cost = await dbCost(connectionString, walFrom, finished.jobs);
   const setting = tuned ? "local queue 500, batched completion" : "defaults";
@@ -265,8 +301,15 @@ async function pgBoss(opts, batchSize) {
   const workers = await pgBossWorkers(connectionString, opts, batchSize, async (jobs) => {
     done += jobs.length;
   });
-  // A batch counts when its handler returned; pg-boss then completes it in one statement.
-  const finished = await drained(opts, started, total, () => done);
+  // A batch's handler returns, then pg-boss completes it in one statement.
+  const finished = await settled(
+    opts,
+    connectionString,
+    started,
+    total,
+    await drained(opts, started, total, () => done),
+    "SELECT 1 FROM pgboss.job WHERE name = 'bench' AND state IN ('created', 'retry', 'active') LIMIT 1",
+  );
   await Promise.all(workers.map((b) => b.stop({ graceful: false, wait: true })));
   const cost = await dbCost(connectionString, walFrom, finished.jobs);
   const rows = [row(PGBOSS, "insert, one by one (8 tasks)", oneByOne)];
