@@ -48,15 +48,36 @@ function parseArgs() {
 }
 
 /** A fresh database next to `url`; returns its URL. */
+/** Databases made by this run and not dropped yet. */
+const made = new Set();
+
 async function freshDatabase(url, name) {
   const admin = new pg.Client({ connectionString: url });
   await admin.connect();
   const db = `${name}_${process.pid}_${Date.now()}`;
   await admin.query(`CREATE DATABASE ${db}`);
   await admin.end();
+  made.add(db);
   const u = new URL(url);
   u.pathname = `/${db}`;
   return u.toString();
+}
+
+/**
+ * Drops a database made by `freshDatabase` (given by its URL): a run against
+ * someone's server leaves nothing behind, and later measurements are not
+ * slowed by autovacuum visiting what earlier ones left.
+ */
+async function dropDatabase(url, dbUrl) {
+  const db = new URL(dbUrl).pathname.slice(1);
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  try {
+    await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
+    made.delete(db);
+  } finally {
+    await admin.end();
+  }
 }
 
 async function insertOneByOne(jobs, add) {
@@ -211,6 +232,7 @@ async function graphileLatency(opts, tuned) {
   const seconds = await paced(samples, (at) => utils.addJob("noop", { at }));
   await Promise.all(runners.map((r) => r.stop()));
   await utils.release();
+  await dropDatabase(opts.url, connectionString);
   const setting = tuned ? "local queue 500, batched completion" : "defaults";
   return {
     ...row(GRAPHILE, `insert-to-start latency (${setting})`, { jobs: LATENCY_JOBS, seconds }),
@@ -263,6 +285,7 @@ async function graphileWorker(opts, tuned) {
   const rows = [row(GRAPHILE, "insert, one by one (8 tasks)", oneByOne)];
   if (bulk.jobs > 0) rows.push(row(GRAPHILE, "insert, batches of 1,000 (addJobs)", bulk));
   rows.push(row(GRAPHILE, drainName(inserted.jobs, finished, setting), finished, cost));
+  await dropDatabase(opts.url, connectionString);
   return rows;
 }
 
@@ -334,6 +357,7 @@ async function pgBoss(opts, batchSize) {
     });
   }
   await producer.stop({ graceful: false, wait: true });
+  await dropDatabase(opts.url, connectionString);
   return rows;
 }
 
@@ -345,22 +369,31 @@ const opts = parseArgs();
 // --only graphile-tuned runs graphile-worker at its throughput settings only
 // (its defaults take minutes at a 1,000,000-job backlog).
 const rows = [];
-if (opts.only === "graphile-tuned") {
-  rows.push(...(await graphileWorker(opts, true)));
-  if (!opts["no-latency"]) rows.push(await graphileLatency(opts, true));
-} else if (opts.only !== "pgboss") {
-  rows.push(...(await graphileWorker(opts, false)));
-  rows.push(...(await graphileWorker(opts, true)).filter((r) => !r.scenario.startsWith("insert,")));
-  if (!opts["no-latency"]) {
-    rows.push(await graphileLatency(opts, false));
-    rows.push(await graphileLatency(opts, true));
+try {
+  if (opts.only === "graphile-tuned") {
+    rows.push(...(await graphileWorker(opts, true)));
+    if (!opts["no-latency"]) rows.push(await graphileLatency(opts, true));
+  } else if (opts.only !== "pgboss") {
+    rows.push(...(await graphileWorker(opts, false)));
+    rows.push(...(await graphileWorker(opts, true)).filter((r) => !r.scenario.startsWith("insert,")));
+    if (!opts["no-latency"]) {
+      rows.push(await graphileLatency(opts, false));
+      rows.push(await graphileLatency(opts, true));
+    }
   }
-}
-if (opts.only === "pgboss" && opts.batch) {
-  rows.push(...(await pgBoss(opts, opts.batch)));
-} else if (opts.only === "" || opts.only === "pgboss") {
-  rows.push(...(await pgBoss(opts, opts.concurrency)));
-  rows.push(...(await pgBoss(opts, opts.concurrency * 10)).filter((r) => !r.scenario.startsWith("insert,")));
+  if (opts.only === "pgboss" && opts.batch) {
+    rows.push(...(await pgBoss(opts, opts.batch)));
+  } else if (opts.only === "" || opts.only === "pgboss") {
+    rows.push(...(await pgBoss(opts, opts.concurrency)));
+    rows.push(...(await pgBoss(opts, opts.concurrency * 10)).filter((r) => !r.scenario.startsWith("insert,")));
+  }
+} finally {
+  // What a failed scenario left.
+  for (const db of made) {
+    const u = new URL(opts.url);
+    u.pathname = `/${db}`;
+    await dropDatabase(opts.url, u.toString()).catch((e) => console.error(`dropping ${db}:`, e.message));
+  }
 }
 for (const r of rows) {
   const l = r.latency;

@@ -16,6 +16,7 @@ mod db_cost;
 mod hosts;
 mod report;
 mod scenarios;
+mod scratch;
 mod stats;
 
 use clap::{Parser, ValueEnum};

@@ -12,6 +12,7 @@ use serde::Serialize;
 use serde_json::json;
 use tokio::task::JoinSet;
 
+use crate::scratch::Scratch;
 use crate::stats::{percentiles, Percentiles};
 
 /// The queue and kind every scenario uses.
@@ -112,10 +113,12 @@ pub async fn run_all(backend: Backend, s: &Settings, only: &[String]) -> Result<
     Ok(rows)
 }
 
-/// A fresh migrated database, or why there is none.
-pub(crate) async fn fresh(backend: Backend, s: &Settings) -> Result<(TestDb, Store), String> {
+/// A fresh migrated database (dropped when the [`Scratch`] goes), or why
+/// there is none.
+pub(crate) async fn fresh(backend: Backend, s: &Settings) -> Result<(Scratch, Store), String> {
     let db = tokio::spawn(TestDb::new(backend))
         .await
+        .map(Scratch::new)
         .map_err(|_| format!("could not prepare a {backend:?} database (see the message above)"))?;
     let store = oncely::connect(&s.url(&db))
         .await

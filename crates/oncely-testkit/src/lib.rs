@@ -191,6 +191,50 @@ impl TestDb {
         })
     }
 
+    /// Drops the database (PostgreSQL, MariaDB) from the server it was made
+    /// on: a benchmark run against someone's server must not leave its
+    /// databases behind (each holds a whole backlog, and autovacuum keeps
+    /// visiting them). A SQLite file goes with the value instead.
+    pub async fn drop_database(&self) -> Result<(), String> {
+        let name = database_name(&self.url);
+        match self.backend {
+            Backend::Sqlite => Ok(()),
+            Backend::Postgres => {
+                // Not from inside the database itself: from the server's URL.
+                let server = match std::env::var("DATABASE_URL") {
+                    Ok(url) if !url.is_empty() => url,
+                    _ => Cluster::shared().url("postgres"),
+                };
+                let mut admin = sqlx::PgConnection::connect(&server)
+                    .await
+                    .map_err(|e| format!("connecting to {server}: {e}"))?;
+                let dropped = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                )))
+                .execute(&mut admin)
+                .await;
+                let _ = admin.close().await;
+                dropped
+                    .map(|_| ())
+                    .map_err(|e| format!("dropping {name}: {e}"))
+            }
+            Backend::MariaDb => {
+                let mut conn = sqlx::MySqlConnection::connect(&self.url)
+                    .await
+                    .map_err(|e| format!("connecting to {}: {e}", self.url))?;
+                let dropped = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                    "DROP DATABASE IF EXISTS {name}"
+                )))
+                .execute(&mut conn)
+                .await;
+                let _ = conn.close().await;
+                dropped
+                    .map(|_| ())
+                    .map_err(|e| format!("dropping {name}: {e}"))
+            }
+        }
+    }
+
     /// Ends the lease of every running job, as if its worker had stopped
     /// heartbeating long ago (no sleeping in tests).
     pub async fn expire_leases(&self) {
@@ -320,6 +364,12 @@ async fn insert_tx_on(
     job: &oncely::NewJob,
 ) -> oncely::store::InsertOutcome {
     tx.insert_tx_here(job).await
+}
+
+/// The database named in `url` (its path, before any query).
+fn database_name(url: &str) -> &str {
+    let base = url.split_once('?').map_or(url, |(b, _)| b);
+    base.rsplit('/').next().unwrap_or_default()
 }
 
 /// `url` with its database name replaced by `name`.
