@@ -45,7 +45,9 @@ impl Drop for Scratch {
         .join();
         match dropped {
             Ok(Ok(())) => {}
-            Ok(Err(error)) => eprintln!("oncely-bench: could not drop a scenario's database: {error}"),
+            Ok(Err(error)) => {
+                eprintln!("oncely-bench: could not drop a scenario's database: {error}")
+            }
             Err(_) => eprintln!("oncely-bench: dropping a scenario's database panicked"),
         }
     }

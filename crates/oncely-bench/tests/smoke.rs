@@ -81,3 +81,53 @@ fn the_churn_samples_throughput_and_size_over_time() {
         "{report}"
     );
 }
+
+/// Every database a run makes on the server it was given is dropped again
+/// (left behind, each held a backlog and slowed later measurements).
+#[test]
+fn leaves_no_database_behind_on_the_server_it_was_given() {
+    let server = match std::env::var("DATABASE_URL") {
+        Ok(url) if !url.is_empty() => url,
+        _ => oncely_testkit::Cluster::shared().url("postgres"),
+    };
+    let child = Command::new(env!("CARGO_BIN_EXE_oncely-bench"))
+        .args(["--backend", "postgres", "--jobs", "100", "--clients", "1"])
+        .args([
+            "--concurrency",
+            "4",
+            "--latency-jobs",
+            "10",
+            "--latency-rate",
+            "400",
+        ])
+        .args(["--format", "json"])
+        .env("DATABASE_URL", &server)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("running oncely-bench");
+    let pid = child.id();
+    let out = child.wait_with_output().expect("oncely-bench ran");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON report");
+    let rows = report["rows"].as_array().expect("rows").len();
+    assert_eq!(
+        rows, 4,
+        "four scenarios ran, each on a database of its own: {report}"
+    );
+    let left: Vec<String> = tokio::runtime::Runtime::new()
+        .expect("runtime")
+        .block_on(async {
+            let pool = sqlx::PgPool::connect(&server).await.expect("connect");
+            sqlx::query_scalar("SELECT datname::text FROM pg_database WHERE datname LIKE $1")
+                .bind(format!("oncely_test_{pid}_%"))
+                .fetch_all(&pool)
+                .await
+                .expect("databases")
+        });
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
