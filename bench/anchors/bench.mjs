@@ -66,15 +66,27 @@ async function freshDatabase(url, name) {
 /**
  * Drops a database made by `freshDatabase` (given by its URL): a run against
  * someone's server leaves nothing behind, and later measurements are not
- * slowed by autovacuum visiting what earlier ones left.
+ * slowed by autovacuum visiting what earlier ones left. Waits (up to 30 s)
+ * for the libraries' pools to close their connections rather than
+ * terminating them: a pool whose idle connection is killed raises an error
+ * nobody handles.
  */
 async function dropDatabase(url, dbUrl) {
   const db = new URL(dbUrl).pathname.slice(1);
   const admin = new pg.Client({ connectionString: url });
   await admin.connect();
   try {
-    await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
-    made.delete(db);
+    for (let tries = 0; ; tries++) {
+      try {
+        await admin.query(`DROP DATABASE IF EXISTS ${db}`);
+        made.delete(db);
+        return;
+      } catch (e) {
+        // 55006: still in use by another session.
+        if (e.code !== "55006" || tries >= 150) throw e;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
   } finally {
     await admin.end();
   }
