@@ -48,10 +48,11 @@ def run(cmd, env=None):
 
 
 def quiet(url):
-    """A checkpoint and a pause before each system's drain: the pgbench rows
-    before oncely write gigabytes of WAL at 1,000,000 jobs, and the drain that
-    came next paid for their checkpoint (oncely at 1M: 42k jobs/s right after
-    them, 58k alone). Skipped with a note where the role may not CHECKPOINT."""
+    """A checkpoint and a pause before each system's drain, so that none pays
+    for the WAL of the rows before it (the pgbench rows write gigabytes at
+    1,000,000 jobs). It does not close the gap between oncely's 1M drain
+    right after the floor's pgbench run and alone (docs/benchmarks.md).
+    Skipped with a note where the role may not CHECKPOINT."""
     done = subprocess.run(["psql", url, "-qAtc", "CHECKPOINT"], capture_output=True, text=True)
     if done.returncode != 0:
         progress(f"no CHECKPOINT before the next drain: {done.stderr.strip()}")
