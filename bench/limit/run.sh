@@ -8,7 +8,10 @@
 # (floor_schema.sql: a completion deletes, nothing kept) instead of oncely's;
 # --shape archive runs it on oncely's schema with finished jobs moved to a
 # history table on completion (archive_schema.sql); --shape hot runs it with
-# a completion that PostgreSQL can write as a heap-only update (hot_schema.sql).
+# a completion that PostgreSQL can write as a heap-only update (hot_schema.sql);
+# --shape bound runs it on oncely's schema with each client's claim starting
+# after the last job its previous claim took (bound_drain.sql), instead of at
+# the head of the fetch index.
 set -euo pipefail
 url="${1:?usage: bench/limit/run.sh POSTGRES_URL [--jobs N] [--clients N] [--batch N]...}"
 shift
@@ -24,7 +27,7 @@ while [ $# -gt 0 ]; do
     shift 2
 done
 [ ${#batches[@]} -gt 0 ] || batches=(100 500)
-case "$shape" in oncely|floor|archive|hot) ;; *) echo "--shape is oncely, floor, archive or hot" >&2; exit 2 ;; esac
+case "$shape" in oncely|floor|archive|hot|bound) ;; *) echo "--shape is oncely, floor, archive, hot or bound" >&2; exit 2 ;; esac
 db="oncely_limit_$$"
 admin() { psql "$url" -v ON_ERROR_STOP=1 -qAtc "$1"; }
 # The same URL with the database replaced.
@@ -57,12 +60,17 @@ for batch in "${batches[@]}"; do
             script="$here/archive_drain.sql"
         elif [ "$shape" = hot ]; then
             script="$here/hot_drain.sql"
+        elif [ "$shape" = bound ]; then
+            script="$here/bound_drain.sql"
         fi
     fi
     per_client=$(( (jobs + batch * clients - 1) / (batch * clients) ))
     wal_from="$(q "SELECT pg_current_wal_lsn()")"
     started=$(date +%s.%N)
-    pgbench -n -f "$script" -D batch="$batch" -c "$clients" -j "$clients" \
+    # lp, lr, li: the key (priority, run_at in microseconds, id) a bound claim
+    # starts after; the lowest at first (the other scripts ignore them).
+    pgbench -n -f "$script" -D batch="$batch" -D lp=-32768 -D lr=0 -D li=0 \
+        -c "$clients" -j "$clients" \
         -t "$per_client" "$db_url" >/dev/null
     ended=$(date +%s.%N)
     if [ "$shape" = floor ]; then

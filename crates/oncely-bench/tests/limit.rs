@@ -50,7 +50,7 @@ fn limit(shape: &str, jobs: u32) -> Vec<(u32, u32)> {
 
 #[test]
 fn every_shape_of_the_limit_finishes_every_job_in_each_batch_size() {
-    for shape in ["oncely", "archive", "floor", "hot"] {
+    for shape in ["oncely", "archive", "floor", "hot", "bound"] {
         let rows = limit(shape, 700);
         assert_eq!(
             rows,
@@ -75,7 +75,7 @@ fn an_unknown_shape_is_refused_with_the_shapes_it_knows() {
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("oncely, floor, archive or hot"),
+        stderr.contains("oncely, floor, archive, hot or bound"),
         "names the shapes: {stderr}"
     );
 }
