@@ -48,7 +48,7 @@ function parseArgs() {
 }
 
 /** A fresh database next to `url`; returns its URL. */
-/** Databases made by this run and not dropped yet. */
+/** URLs of the databases made by this run and not dropped yet. */
 const made = new Set();
 
 async function freshDatabase(url, name) {
@@ -57,9 +57,9 @@ async function freshDatabase(url, name) {
   const db = `${name}_${process.pid}_${Date.now()}`;
   await admin.query(`CREATE DATABASE ${db}`);
   await admin.end();
-  made.add(db);
   const u = new URL(url);
   u.pathname = `/${db}`;
+  made.add(u.toString());
   return u.toString();
 }
 
@@ -79,7 +79,7 @@ async function dropDatabase(url, dbUrl) {
     for (let tries = 0; ; tries++) {
       try {
         await admin.query(`DROP DATABASE IF EXISTS ${db}`);
-        made.delete(db);
+        made.delete(dbUrl);
         return;
       } catch (e) {
         // 55006: still in use by another session.
@@ -401,10 +401,8 @@ try {
   }
 } finally {
   // What a failed scenario left.
-  for (const db of made) {
-    const u = new URL(opts.url);
-    u.pathname = `/${db}`;
-    await dropDatabase(opts.url, u.toString()).catch((e) => console.error(`dropping ${db}:`, e.message));
+  for (const dbUrl of made) {
+    await dropDatabase(opts.url, dbUrl).catch((e) => console.error(`dropping ${dbUrl}:`, e.message));
   }
 }
 for (const r of rows) {

@@ -5,14 +5,6 @@
 use std::path::Path;
 use std::process::Command;
 
-/// The server the tests use: `DATABASE_URL`, or the test process's own cluster.
-fn server_url() -> String {
-    match std::env::var("DATABASE_URL") {
-        Ok(url) if !url.is_empty() => url,
-        _ => oncely_testkit::Cluster::shared().url("postgres"),
-    }
-}
-
 /// Runs the limit script on `shape` with `jobs` jobs; its rows as
 /// (batch, jobs finished).
 fn limit(shape: &str, jobs: u32) -> Vec<(u32, u32)> {
@@ -20,7 +12,7 @@ fn limit(shape: &str, jobs: u32) -> Vec<(u32, u32)> {
     let jobs = jobs.to_string();
     let out = Command::new("bash")
         .arg(&script)
-        .arg(server_url())
+        .arg(oncely_testkit::postgres_server())
         .args(["--jobs", &jobs, "--clients", "2", "--batch", "50"])
         .args(["--batch", "120", "--shape", shape])
         .output()

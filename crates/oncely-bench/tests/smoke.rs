@@ -86,10 +86,7 @@ fn the_churn_samples_throughput_and_size_over_time() {
 /// (left behind, each held a backlog and slowed later measurements).
 #[test]
 fn leaves_no_database_behind_on_the_server_it_was_given() {
-    let server = match std::env::var("DATABASE_URL") {
-        Ok(url) if !url.is_empty() => url,
-        _ => oncely_testkit::Cluster::shared().url("postgres"),
-    };
+    let server = oncely_testkit::postgres_server();
     let child = Command::new(env!("CARGO_BIN_EXE_oncely-bench"))
         .args(["--backend", "postgres", "--jobs", "100", "--clients", "1"])
         .args([

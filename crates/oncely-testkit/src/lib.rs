@@ -133,10 +133,7 @@ impl TestDb {
 
     /// A fresh, empty PostgreSQL database.
     pub async fn postgres_unmigrated() -> TestDb {
-        let server = match std::env::var("DATABASE_URL") {
-            Ok(url) if !url.is_empty() => url,
-            _ => Cluster::shared().url("postgres"),
-        };
+        let server = postgres_server();
         let name = format!(
             "oncely_test_{}_{}",
             std::process::id(),
@@ -201,10 +198,7 @@ impl TestDb {
             Backend::Sqlite => Ok(()),
             Backend::Postgres => {
                 // Not from inside the database itself: from the server's URL.
-                let server = match std::env::var("DATABASE_URL") {
-                    Ok(url) if !url.is_empty() => url,
-                    _ => Cluster::shared().url("postgres"),
-                };
+                let server = postgres_server();
                 let mut admin = sqlx::PgConnection::connect(&server)
                     .await
                     .map_err(|e| format!("connecting to {server}: {e}"))?;
@@ -219,7 +213,7 @@ impl TestDb {
                     .map_err(|e| format!("dropping {name}: {e}"))
             }
             Backend::MariaDb => {
-                let mut conn = sqlx::MySqlConnection::connect(&self.url)
+                let mut conn = oncely::store::mariadb::connect_one(&self.url)
                     .await
                     .map_err(|e| format!("connecting to {}: {e}", self.url))?;
                 let dropped = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
@@ -364,6 +358,15 @@ async fn insert_tx_on(
     job: &oncely::NewJob,
 ) -> oncely::store::InsertOutcome {
     tx.insert_tx_here(job).await
+}
+
+/// The PostgreSQL server the tests make their databases on: `DATABASE_URL`,
+/// or the test process's own throwaway cluster.
+pub fn postgres_server() -> String {
+    match std::env::var("DATABASE_URL") {
+        Ok(url) if !url.is_empty() => url,
+        _ => Cluster::shared().url("postgres"),
+    }
 }
 
 /// The database named in `url` (its path, before any query).
