@@ -74,7 +74,8 @@ pub struct DemoArgs {
     /// Length of a provider latency spike (default beyond the servers' 3 s lease).
     #[arg(long, default_value_t = 5000)]
     pub spike_ms: u64,
-    /// Time between kills with --chaos.
+    /// Time between kills with --chaos (the first comes as soon as the first
+    /// invoice has settled: a run faster than one interval still has one).
     #[arg(long, default_value_t = 500)]
     pub chaos_interval_ms: u64,
     /// Provider latency per charge.
@@ -351,7 +352,8 @@ async fn run_strategy(
     let mut last_terminate = Instant::now();
     let mut paused: Option<(usize, Instant)> = None;
     let mut zombie_slot: Option<usize> = None;
-    let mut last_kill = Instant::now();
+    // None until the first kill.
+    let mut last_kill: Option<Instant> = None;
     let mut chaos_rng = fastrand::Rng::with_seed(args.seed ^ 0x9e37_79b9);
     let mut last_settled;
     loop {
@@ -459,10 +461,11 @@ async fn run_strategy(
                 zombies += 1;
             }
         }
-        if args.chaos
-            && work_left
-            && last_kill.elapsed() >= Duration::from_millis(args.chaos_interval_ms)
-        {
+        let kill_due = match last_kill {
+            None => settled > 0,
+            Some(at) => at.elapsed() >= Duration::from_millis(args.chaos_interval_ms),
+        };
+        if args.chaos && work_left && kill_due {
             // The zombie is spared: it must wake up, stop or be fenced out, and report it.
             let zombie = zombie_slot;
             let alive: Vec<usize> = servers
@@ -481,7 +484,7 @@ async fn run_strategy(
                 }
                 servers[victim] = Some(spawn(victim as u32)?);
             }
-            last_kill = Instant::now();
+            last_kill = Some(Instant::now());
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
