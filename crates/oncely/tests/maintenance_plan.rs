@@ -1,0 +1,138 @@
+//! The plans of the leader's two sweeps on PostgreSQL: the rescuer of expired
+//! leases (`job_rescue_expired.sql`, every 5 s) and the pruner of old final
+//! jobs (`job_prune.sql`). Both compare a timestamp column with the clock.
+//! Compared with a bare `clock_timestamp()` (volatile) the comparison cannot
+//! bound an index scan: during a 1,000,000-job drain the rescuer read the
+//! whole table at every run (250-650 ms each), and the pruner did at every
+//! prune. Each statement must bound its index by the clock, in its generic
+//! plan (what a prepared statement settles on) and in a custom one.
+
+use oncely_testkit::{Backend, TestDb};
+use sqlx::{Connection, PgConnection, Row};
+
+const RESCUE: &str = include_str!("../src/store/postgres/sql/job_rescue_expired.sql");
+const PRUNE: &str = include_str!("../src/store/postgres/sql/job_prune.sql");
+
+/// Jobs in the table: most of them waiting, some running (a few past their
+/// lease), some finished long ago and some recently.
+const BACKLOG: u32 = 20_000;
+
+/// The plan of `statement` (with parameter `types`) executed with `args`, as
+/// text, under `plan_cache_mode` = `mode`.
+async fn plan(
+    conn: &mut PgConnection,
+    types: &str,
+    statement: &str,
+    args: &str,
+    mode: &str,
+) -> String {
+    let setup = format!(
+        "SET plan_cache_mode = {mode};
+         PREPARE oncely_sweep({types}) AS {}",
+        statement.trim().trim_end_matches(';')
+    );
+    sqlx::raw_sql(sqlx::AssertSqlSafe(setup))
+        .execute(&mut *conn)
+        .await
+        .expect("preparing the statement");
+    let explain = format!("EXPLAIN (COSTS OFF) EXECUTE oncely_sweep({args})");
+    let rows = sqlx::raw_sql(sqlx::AssertSqlSafe(explain))
+        .fetch_all(&mut *conn)
+        .await
+        .expect("explaining the statement");
+    sqlx::raw_sql("DEALLOCATE oncely_sweep; RESET plan_cache_mode")
+        .execute(&mut *conn)
+        .await
+        .expect("deallocate");
+    rows.iter()
+        .map(|row| row.try_get::<String, _>(0).expect("a plan line"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// A connection to a fresh database holding the mixed table, analyzed.
+async fn filled() -> (TestDb, PgConnection) {
+    let db = TestDb::new(Backend::Postgres).await;
+    let mut conn = PgConnection::connect(&db.url).await.expect("connect");
+    let fill = format!(
+        "INSERT INTO oncely_jobs (queue, kind, args, state, max_attempts, idempotency_key)
+         SELECT 'bench', 'noop', jsonb_build_object('n', g), 'available', 25, 'k' || g
+         FROM generate_series(1, {BACKLOG}) g;
+         UPDATE oncely_jobs SET state = 'completed', finalized_at = now() - interval '2 days'
+         WHERE id <= 3000;
+         UPDATE oncely_jobs SET state = 'completed', finalized_at = now() - interval '1 minute'
+         WHERE id > 3000 AND id <= 6000;
+         UPDATE oncely_jobs SET state = 'discarded', finalized_at = now() - interval '1 hour'
+         WHERE id > 6000 AND id <= 6500;
+         UPDATE oncely_jobs SET state = 'running', lease_expires_at = now() + interval '30 seconds'
+         WHERE id > 6500 AND id <= 8500;
+         UPDATE oncely_jobs SET state = 'running', lease_expires_at = now() - interval '1 minute'
+         WHERE id > 8500 AND id <= 8550;
+         ANALYZE oncely_jobs"
+    );
+    sqlx::raw_sql(sqlx::AssertSqlSafe(fill))
+        .execute(&mut conn)
+        .await
+        .expect("filling the table");
+    (db, conn)
+}
+
+/// Checks that `plan` (of `what`, under `mode`) bounds `index` by the clock on
+/// `column`, reaches each picked job by its primary key, and neither reads
+/// nor hashes the whole table.
+fn assert_bounded(what: &str, mode: &str, plan: &str, index: &str, column: &str) {
+    for right in [
+        // An index scan or a bitmap scan of it: either way bounded.
+        format!(" {index}"),
+        format!("Index Cond: ({column} <"),
+        "Index Scan using oncely_jobs_pkey".to_string(),
+    ] {
+        assert!(
+            plan.contains(&right),
+            "the {what} ({mode}) must use {right}; its plan:\n{plan}"
+        );
+    }
+    for wrong in ["Seq Scan", "Hash Join", "Merge Join"] {
+        assert!(
+            !plan.contains(wrong),
+            "the {what} ({mode}) must not use a {wrong}; its plan:\n{plan}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rescuer_reads_only_expired_leases_from_the_lease_index() {
+    let (_db, mut conn) = filled().await;
+    for mode in ["force_generic_plan", "force_custom_plan"] {
+        let plan = plan(&mut conn, "bigint", RESCUE, "1000", mode).await;
+        assert_bounded(
+            "rescuer",
+            mode,
+            &plan,
+            "oncely_jobs_lease",
+            "lease_expires_at",
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pruner_reads_only_old_final_jobs_from_the_finalized_index() {
+    let (_db, mut conn) = filled().await;
+    for mode in ["force_generic_plan", "force_custom_plan"] {
+        let plan = plan(
+            &mut conn,
+            "float8, float8, bigint, text, bigint",
+            PRUNE,
+            "86400, 604800, 1000, 'leader', 1",
+            mode,
+        )
+        .await;
+        assert_bounded(
+            "pruner",
+            mode,
+            &plan,
+            "oncely_jobs_finalized",
+            "finalized_at",
+        );
+    }
+}
