@@ -769,10 +769,15 @@ impl Driver for PgDriver {
     }
 
     async fn job_rescue_expired(&self, limit: u32) -> Result<RescueReport> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(include_str!("sql/sweep_plan.sql"))
+            .execute(In(&mut tx, self.mode))
+            .await?;
         let states: Vec<String> = sqlx::query_scalar(include_str!("sql/job_rescue_expired.sql"))
             .bind(i64::from(limit))
-            .fetch_all(self.on())
+            .fetch_all(In(&mut tx, self.mode))
             .await?;
+        tx.commit().await?;
         let mut report = RescueReport::default();
         for raw in states {
             report.count(decode::state(0, &raw)?);

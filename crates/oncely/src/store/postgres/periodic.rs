@@ -172,15 +172,20 @@ pub(super) async fn get_leader(on: On<'_>) -> Result<Option<LeaderTerm>> {
 }
 
 pub(super) async fn prune(on: On<'_>, p: &PruneParams, term: &LeaderTerm) -> Result<u64> {
+    let mut tx = on.pool.begin().await?;
+    sqlx::query(include_str!("sql/sweep_plan.sql"))
+        .execute(In(&mut tx, on.mode))
+        .await?;
     let deleted = sqlx::query(include_str!("sql/job_prune.sql"))
         .bind(p.completed_older_than.as_secs_f64())
         .bind(p.others_older_than.as_secs_f64())
         .bind(i64::from(p.batch.max(1)))
         .bind(&term.leader_id)
         .bind(term.term)
-        .fetch_all(on)
+        .fetch_all(In(&mut tx, on.mode))
         .await?
         .len() as u64;
+    tx.commit().await?;
     if deleted == 0 && !holds(on, term).await? {
         return Err(lost(term));
     }
