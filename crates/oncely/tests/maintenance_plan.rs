@@ -10,6 +10,11 @@
 //! driver runs them, each statement must bound its index by the clock, in its
 //! generic plan (what a prepared statement settles on) and in a custom one,
 //! on a table with statistics and on one without.
+//!
+//! SQLite's sweeps had the same shape of fault without statistics: they read
+//! every running job (rescuer) or every finished one (pruner) through the
+//! state index and sorted them. They name their index (`INDEXED BY`), and
+//! their query plans are checked here too.
 
 use oncely_testkit::{Backend, TestDb};
 use sqlx::{Connection, PgConnection, Row};
@@ -17,6 +22,8 @@ use sqlx::{Connection, PgConnection, Row};
 const RESCUE: &str = include_str!("../src/store/postgres/sql/job_rescue_expired.sql");
 const PRUNE: &str = include_str!("../src/store/postgres/sql/job_prune.sql");
 const SWEEP_PLAN: &str = include_str!("../src/store/postgres/sql/sweep_plan.sql");
+const SQLITE_RESCUE: &str = include_str!("../src/store/sqlite/sql/job_rescue_expired.sql");
+const SQLITE_PRUNE: &str = include_str!("../src/store/sqlite/sql/job_prune.sql");
 
 /// Jobs in the table: most of them waiting, some running (a few past their
 /// lease), some finished long ago and some recently.
@@ -140,6 +147,58 @@ async fn the_pruner_reads_only_old_final_jobs_from_the_finalized_index() {
             let mode = format!("{mode}, analyzed: {analyzed}");
             let (index, column) = ("oncely_jobs_finalized", "finalized_at");
             assert_bounded("pruner", &mode, &plan, index, column);
+        }
+    }
+}
+
+/// SQLite's query plan of `statement` (its parameters unbound), one step per
+/// line.
+async fn sqlite_plan(conn: &mut sqlx::SqliteConnection, statement: &str) -> String {
+    let explain = format!("EXPLAIN QUERY PLAN {}", statement.trim());
+    let rows = sqlx::raw_sql(sqlx::AssertSqlSafe(explain))
+        .fetch_all(&mut *conn)
+        .await
+        .expect("explaining the statement");
+    rows.iter()
+        .map(|row| row.try_get::<String, _>("detail").expect("a plan step"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_sqlite_the_sweeps_read_their_index_bounded_by_the_clock() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let mut conn = sqlx::SqliteConnection::connect(&db.url)
+        .await
+        .expect("connect");
+    for (what, statement, index) in [
+        (
+            "rescuer",
+            SQLITE_RESCUE,
+            "oncely_jobs_lease (lease_expires_at<?)",
+        ),
+        (
+            "pruner",
+            SQLITE_PRUNE,
+            "oncely_jobs_finalized (finalized_at<?)",
+        ),
+    ] {
+        let plan = sqlite_plan(&mut conn, statement).await;
+        for right in [
+            // "USING INDEX" or "USING COVERING INDEX", by SQLite's version.
+            format!("INDEX {index}"),
+            "SEARCH oncely_jobs USING INTEGER PRIMARY KEY (rowid=?)".to_string(),
+        ] {
+            assert!(
+                plan.contains(&right),
+                "the {what} must {right}; its plan:\n{plan}"
+            );
+        }
+        for wrong in ["SCAN oncely_jobs", "oncely_jobs_state_queue", "TEMP B-TREE"] {
+            assert!(
+                !plan.contains(wrong),
+                "the {what} must not use {wrong}; its plan:\n{plan}"
+            );
         }
     }
 }

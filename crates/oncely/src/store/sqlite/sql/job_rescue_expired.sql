@@ -17,7 +17,9 @@ SET state = CASE WHEN cancel_requested_at IS NOT NULL THEN 'cancelled'
         'error', 'lease expired: worker ' || COALESCE(locked_by, '?') || ' stopped heartbeating'
                  || CASE WHEN cancel_requested_at IS NOT NULL THEN ' (cancelled by operator)' ELSE '' END))
 WHERE id IN (
-    SELECT id FROM oncely_jobs
+    -- Along the lease index, bounded by the clock: without statistics SQLite
+    -- chose the state index and sorted every running job.
+    SELECT id FROM oncely_jobs INDEXED BY oncely_jobs_lease
     WHERE state = 'running' AND lease_expires_at < strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
     ORDER BY lease_expires_at
     LIMIT ?1
