@@ -48,13 +48,15 @@ async fn job(pool: PgPool, done: Done, waits: Waits) -> Result<Job<Noop, ()>, Bo
         .await?)
 }
 
-async fn fresh_database(url: &str) -> Result<String, Box<dyn Error>> {
+/// A new database on the server at `url`: its name and its URL.
+async fn fresh_database(url: &str) -> Result<(String, String), Box<dyn Error>> {
     let mut admin = PgConnection::connect(url).await?;
     let name = peer_kit::database_name("underway");
     sqlx::query(&format!("CREATE DATABASE {name}"))
         .execute(&mut admin)
         .await?;
-    Ok(peer_kit::database_url(url, &name)?)
+    let db = peer_kit::database_url(url, &name)?;
+    Ok((name, db))
 }
 
 async fn wal(pool: &PgPool) -> Result<i64, sqlx::Error> {
@@ -108,12 +110,32 @@ impl Fleet {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
     let plan = Plan::from_args(&["poll-ms"])?;
+    let (name, db) = fresh_database(&plan.url).await?;
+    let ran = run(&plan, &db).await;
+    // Dropped whatever happened: a benchmark server crowded with the
+    // databases of earlier runs slows every system measured on it.
+    let dropped = drop_database(&plan.url, &name).await;
+    ran?;
+    dropped
+}
+
+/// Drops the database `name` on the server at `url`, closing what is still
+/// connected to it (this run's pools, once its scenarios are over).
+async fn drop_database(url: &str, name: &str) -> Result<(), Box<dyn Error>> {
+    let mut admin = PgConnection::connect(url).await?;
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .execute(&mut admin)
+        .await?;
+    Ok(())
+}
+
+/// Every scenario `plan` asks for, on the database at `db`.
+async fn run(plan: &Plan, db: &str) -> Result<(), Box<dyn Error>> {
     let poll_ms = plan.knob("poll-ms");
     let setting = match poll_ms {
         Some(ms) => format!("polling every {ms} ms"),
         None => "default polling".to_owned(),
     };
-    let db = fresh_database(&plan.url).await?;
     let pool = PgPoolOptions::new()
         .max_connections(10)
         .connect(&db)
