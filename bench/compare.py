@@ -50,9 +50,8 @@ def run(cmd, env=None):
 def quiet(url):
     """A checkpoint and a pause before each system's drain, so that none pays
     for the WAL of the rows before it (the pgbench rows write gigabytes at
-    1,000,000 jobs). It does not close the gap between oncely's 1M drain
-    right after the floor's pgbench run and alone (docs/benchmarks.md).
-    Skipped with a note where the role may not CHECKPOINT."""
+    1,000,000 jobs). A 1M drain on a small shared machine still varies by
+    half from run to run, for every system (docs/benchmarks.md). Skipped with a note where the role may not CHECKPOINT."""
     done = subprocess.run(["psql", url, "-qAtc", "CHECKPOINT"], capture_output=True, text=True)
     if done.returncode != 0:
         progress(f"no CHECKPOINT before the next drain: {done.stderr.strip()}")
