@@ -7,8 +7,11 @@
 //! plan chose before, a sequential scan of every row at every claim: 5 ms per
 //! claim at 20,000 jobs, 250 ms at 1,000,000).
 
+#[path = "common/plans.rs"]
+mod plans;
+
 use oncely_testkit::{Backend, TestDb};
-use sqlx::{Connection, PgConnection, Row};
+use sqlx::{Connection, PgConnection};
 
 const CLAIM: &str = include_str!("../src/store/postgres/sql/job_claim.sql");
 const CLAIM_PLAN: &str = include_str!("../src/store/postgres/sql/claim_plan.sql");
@@ -19,40 +22,9 @@ const BACKLOG: u32 = 20_000;
 
 /// The claim's generic plan on `conn`, as text, for a claim of `limit` jobs.
 async fn claim_plan(conn: &mut PgConnection, limit: i64) -> String {
-    sqlx::raw_sql("BEGIN")
-        .execute(&mut *conn)
-        .await
-        .expect("begin");
-    sqlx::raw_sql(CLAIM_PLAN)
-        .execute(&mut *conn)
-        .await
-        .expect("the claim's plan settings");
-    let prepare = format!(
-        "PREPARE oncely_claim(text, text[], bigint, float8, text) AS {}",
-        CLAIM.trim().trim_end_matches(';')
-    );
-    sqlx::raw_sql(sqlx::AssertSqlSafe(prepare))
-        .execute(&mut *conn)
-        .await
-        .expect("preparing the claim");
-    let explain =
-        format!("EXPLAIN (COSTS OFF) EXECUTE oncely_claim('bench', '{{noop}}', {limit}, 30, 'w')");
-    let rows = sqlx::raw_sql(sqlx::AssertSqlSafe(explain))
-        .fetch_all(&mut *conn)
-        .await
-        .expect("explaining the claim");
-    sqlx::raw_sql("ROLLBACK")
-        .execute(&mut *conn)
-        .await
-        .expect("rollback");
-    sqlx::raw_sql("DEALLOCATE oncely_claim")
-        .execute(&mut *conn)
-        .await
-        .expect("deallocate");
-    rows.iter()
-        .map(|row| row.try_get::<String, _>(0).expect("a plan line"))
-        .collect::<Vec<_>>()
-        .join("\n")
+    let types = "text, text[], bigint, float8, text";
+    let args = format!("'bench', '{{noop}}', {limit}, 30, 'w'");
+    plans::explain(conn, CLAIM_PLAN, types, CLAIM, &args).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

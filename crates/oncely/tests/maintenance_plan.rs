@@ -16,6 +16,9 @@
 //! state index and sorted them. They name their index (`INDEXED BY`), and
 //! their query plans are checked here too.
 
+#[path = "common/plans.rs"]
+mod plans;
+
 use oncely_testkit::{Backend, TestDb};
 use sqlx::{Connection, PgConnection, Row};
 
@@ -39,31 +42,11 @@ async fn plan(
     args: &str,
     mode: &str,
 ) -> String {
-    let setup = format!(
-        "BEGIN;
-         {};
-         SET LOCAL plan_cache_mode = {mode};
-         PREPARE oncely_sweep({types}) AS {}",
-        SWEEP_PLAN.trim().trim_end_matches(';'),
-        statement.trim().trim_end_matches(';')
+    let settings = format!(
+        "{};\nSET LOCAL plan_cache_mode = {mode}",
+        SWEEP_PLAN.trim().trim_end_matches(';')
     );
-    sqlx::raw_sql(sqlx::AssertSqlSafe(setup))
-        .execute(&mut *conn)
-        .await
-        .expect("preparing the statement");
-    let explain = format!("EXPLAIN (COSTS OFF) EXECUTE oncely_sweep({args})");
-    let rows = sqlx::raw_sql(sqlx::AssertSqlSafe(explain))
-        .fetch_all(&mut *conn)
-        .await
-        .expect("explaining the statement");
-    sqlx::raw_sql("ROLLBACK; DEALLOCATE oncely_sweep")
-        .execute(&mut *conn)
-        .await
-        .expect("deallocate");
-    rows.iter()
-        .map(|row| row.try_get::<String, _>(0).expect("a plan line"))
-        .collect::<Vec<_>>()
-        .join("\n")
+    plans::explain(conn, &settings, types, statement, args).await
 }
 
 /// A connection to a fresh database holding the mixed table, analyzed or
