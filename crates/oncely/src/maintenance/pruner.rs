@@ -40,6 +40,11 @@ impl Default for PrunerConfig {
 }
 
 impl PrunerConfig {
+    /// The longest retention: 100 years, which keeps everything. A longer
+    /// one (`Duration::MAX` for "never prune") reaches before any timestamp
+    /// PostgreSQL can hold, and every prune pass failed on it.
+    pub const MAX_RETENTION: Duration = Duration::from_secs(36_525 * 24 * 3600);
+
     /// Checks bounds.
     pub fn validate(&self) -> Result<(), ValidationError> {
         if self.batch == 0 || self.batch > 100_000 {
@@ -49,6 +54,17 @@ impl PrunerConfig {
         }
         if self.interval.is_zero() {
             return Err(ValidationError::NonPositive("pruner interval"));
+        }
+        for (name, retention) in [
+            ("completed_retention", self.completed_retention),
+            ("others_retention", self.others_retention),
+            ("firing_retention", self.firing_retention),
+        ] {
+            if retention > Self::MAX_RETENTION {
+                return Err(ValidationError::Args(format!(
+                    "pruner {name} must be at most 100 years (which keeps everything)"
+                )));
+            }
         }
         Ok(())
     }

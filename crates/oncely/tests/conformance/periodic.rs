@@ -224,6 +224,15 @@ async fn catch_up_policies_fire_the_missed_periods_they_allow(db: TestDb) {
         .all(|r| r.last_period.is_some()));
 }
 
+/// The SQL of an instant two days ago on `backend`.
+fn two_days_ago(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Postgres => "now() - interval '2 days'",
+        Backend::Sqlite => "strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-172800 seconds')",
+        Backend::MariaDb => "UTC_TIMESTAMP(6) - INTERVAL 2 DAY",
+    }
+}
+
 both!(pruner_deletes_only_old_final_jobs_in_batches);
 async fn pruner_deletes_only_old_final_jobs_in_batches(db: TestDb) {
     let store = db.store().await;
@@ -232,11 +241,7 @@ async fn pruner_deletes_only_old_final_jobs_in_batches(db: TestDb) {
         .await
         .expect("insert")
         .job;
-    let old = match db.backend {
-        Backend::Postgres => "now() - interval '2 days'",
-        Backend::Sqlite => "strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-172800 seconds')",
-        Backend::MariaDb => "UTC_TIMESTAMP(6) - INTERVAL 2 DAY",
-    };
+    let old = two_days_ago(db.backend);
     let recent = match db.backend {
         Backend::Postgres => "now()",
         Backend::Sqlite => "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
@@ -282,4 +287,51 @@ async fn pruner_deletes_only_old_final_jobs_in_batches(db: TestDb) {
     let left = store.job_list(&Default::default()).await.expect("list");
     assert_eq!(left.len(), 1 + 3 + 4);
     assert!(left.iter().any(|j| j.id == live.id));
+}
+
+both!(pruner_takes_the_longest_retention_and_refuses_a_longer_one);
+async fn pruner_takes_the_longest_retention_and_refuses_a_longer_one(db: TestDb) {
+    let store = db.store().await;
+    let job = store
+        .job_insert(&NewJob::new("q", "k", json!({})))
+        .await
+        .expect("insert")
+        .job;
+    db.exec(&format!(
+        "UPDATE oncely_jobs SET state = 'completed', finalized_at = {} WHERE id = {}",
+        two_days_ago(db.backend),
+        job.id
+    ))
+    .await;
+    let term = store
+        .leader_attempt_elect("a", TTL)
+        .await
+        .expect("elect")
+        .expect("leader");
+    let longest = PrunerConfig::MAX_RETENTION;
+    let keep_all = PrunerConfig {
+        completed_retention: longest,
+        others_retention: longest,
+        firing_retention: longest,
+        ..Default::default()
+    };
+    keep_all
+        .validate()
+        .expect("the longest retention is allowed");
+    let report = Pruner::new(store.clone(), keep_all)
+        .run_once(&term)
+        .await
+        .expect("a pass with the longest retention runs on every backend");
+    assert_eq!(report.jobs, 0, "nothing is that old");
+    for absurd in [longest + Duration::from_secs(1), Duration::MAX] {
+        let config = PrunerConfig {
+            completed_retention: absurd,
+            ..Default::default()
+        };
+        let refused = config.validate().expect_err("longer than the longest");
+        assert!(
+            refused.to_string().contains("retention"),
+            "a clear error: {refused}"
+        );
+    }
 }
