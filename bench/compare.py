@@ -13,7 +13,9 @@ would outlast --max-drain-secs is cut there and its rate taken over what
 finished (the row says "first N s"). At the first backlog also: insert one by
 one, bulk insert, and insert-to-start latency at 200 jobs/s for every system.
 Prints the tables with oncely's ratio to each row, each row's fraction of
-the limit and the WAL it wrote per job; progress goes to stderr.
+the limit, the WAL it wrote per job and the whole machine's CPU per job
+(busy time of every core during the drain, from /proc/stat: for the limit
+rows, oncely, graphile-worker and pg-boss); progress goes to stderr.
 
     bench/compare.py postgres://USER@HOST:PORT/postgres [--jobs 20000,200000,1000000]
                      [--clients 4] [--concurrency 25] [--max-drain-secs 120]
@@ -69,13 +71,17 @@ def limit(url, jobs, clients):
                    "--clients", str(clients), "--shape", shape,
                    "--batch", "100", "--batch", "500"])
         for line in out.splitlines()[1:]:
-            batch, done, seconds, rate, wal = line.split("\t")
+            batch, done, seconds, rate, wal, cpu = line.split("\t")
             rows.append({"system": f"{name}, batches of {batch}",
-                         "jobs_per_sec": float(rate), "wal_bytes_per_job": float(wal)})
+                         "jobs_per_sec": float(rate), "wal_bytes_per_job": float(wal),
+                         "machine_us_per_job": float(cpu)})
     return rows
 
 
 BENCH = os.path.join(ROOT, "target", "release", "oncely-bench")
+# The machine's cores: a drain that keeps them all busy runs at most
+# CORES seconds of CPU per second.
+CORES = os.cpu_count() or 1
 # Insert-to-start latency rows of the peers, collected from their runs.
 LATENCY = []
 
@@ -91,7 +97,8 @@ def oncely(url, jobs, clients, concurrency):
                       "--concurrency", str(concurrency))[0]
     return {"system": "oncely (defaults: prefetch up to 2,000 by start rate, batched completions)",
             "jobs_per_sec": row["jobs_per_sec"],
-            "wal_bytes_per_job": row["db_cost"]["wal_bytes_per_job"]}
+            "wal_bytes_per_job": row["db_cost"]["wal_bytes_per_job"],
+            "machine_us_per_job": (row.get("cpu") or {}).get("machine_us_per_job")}
 
 
 # Insert rows, one per system and scenario: one by one, bulk.
@@ -123,7 +130,8 @@ def collect(out, rows, first):
             # The chart draws one line per system: the cut is kept apart.
             rows.append({"system": f"{row['library']}, {setting}", "cut": cut,
                          "jobs_per_sec": row["jobs_per_sec"],
-                         "wal_bytes_per_job": cost.get("wal_bytes_per_job", 0.0)})
+                         "wal_bytes_per_job": cost.get("wal_bytes_per_job", 0.0),
+                         "machine_us_per_job": (row.get("cpu") or {}).get("machine_us_per_job")})
 
 
 def node(url, jobs, common, first, *args):
@@ -243,11 +251,17 @@ def main():
     print(f"PostgreSQL: {settings}")
     print(f"{args.clients} clients x concurrency {args.concurrency}, no-op jobs; "
           "limit = batches of 100 (the first limit row)")
-    print("| backlog | system | jobs/s | oncely / it | of the limit | WAL bytes/job |")
-    print("|---|---|---|---|---|---|")
+    print(f"machine CPU = busy time of all {CORES} cores per job during the drain (the database, the "
+          "clients, anything else); CPU-bound at = the rate that cost would allow with every core busy")
+    print("| backlog | system | jobs/s | oncely / it | of the limit | WAL bytes/job "
+          "| machine CPU µs/job | CPU-bound at |")
+    print("|---|---|---|---|---|---|---|---|")
     for row in table:
+        cpu = row.get("machine_us_per_job")
+        cpu_cells = f"{cpu:.1f} | {CORES * 1e6 / cpu:,.0f}" if cpu else "– | –"
         print(f"| {row['backlog']:,} | {row['system']}{row.get('cut', '')} | {row['jobs_per_sec']:,.0f} | "
-              f"{row['oncely_ratio']:.2f}x | {row['of_limit']:.2f} | {row['wal_bytes_per_job']:,.0f} |")
+              f"{row['oncely_ratio']:.2f}x | {row['of_limit']:.2f} | {row['wal_bytes_per_job']:,.0f} | "
+              f"{cpu_cells} |")
     print()
     print(f"oncely at a {middle:,}-job backlog by concurrency per client: " +
           ", ".join(f"{r['concurrency']}: {r['jobs_per_sec']:,.0f} jobs/s" for r in sweep))

@@ -16,6 +16,7 @@
 // finished, and the row says so). Latency: 2,000 jobs added one at a time at
 // 200/s into idle workers, insert call to handler start.
 
+import { readFileSync } from "node:fs";
 import pg from "pg";
 import { Logger, makeWorkerUtils, run } from "graphile-worker";
 import PgBoss from "pg-boss";
@@ -149,8 +150,29 @@ function drainName(total, finished, setting) {
 
 const ONE_BY_ONE_MAX = 20000;
 
-function row(library, scenario, { jobs, seconds }, dbCost) {
-  return { library, scenario, jobs, seconds, jobs_per_sec: jobs / seconds, db_cost: dbCost };
+function row(library, scenario, { jobs, seconds }, dbCost, cpu) {
+  return { library, scenario, jobs, seconds, jobs_per_sec: jobs / seconds, db_cost: dbCost, cpu };
+}
+
+/**
+ * Busy clock ticks of all the machine's cores (user, nice, system, irq,
+ * softirq: not idle, I/O wait or steal) from /proc/stat, as oncely-bench
+ * counts them (crates/oncely-bench/src/cpu.rs); null off Linux.
+ */
+function machineBusyTicks() {
+  try {
+    const t = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
+    return t[0] + t[1] + t[2] + t[5] + t[6];
+  } catch {
+    return null;
+  }
+}
+
+/** The whole machine's busy CPU per job since `from` (ticks of 1/100 s), or null. */
+function machineCpu(from, jobs) {
+  const to = machineBusyTicks();
+  if (from === null || to === null || jobs <= 0) return null;
+  return { machine_us_per_job: (((to - from) / 100) * 1e6) / jobs };
 }
 
 /** The WAL position in bytes (the same query as oncely-bench). */
@@ -278,6 +300,7 @@ async function graphileWorker(opts, tuned) {
   await utils.release();
   let done = 0;
   const walFrom = await walPosition(connectionString);
+  const cpuFrom = machineBusyTicks();
   const started = performance.now();
   const runners = await graphileRunners(connectionString, opts, tuned, { noop: async () => {} });
   for (const r of runners) r.events.on("job:success", () => done++);
@@ -291,12 +314,13 @@ async function graphileWorker(opts, tuned) {
     await drained(opts, started, inserted.jobs, () => done),
     "SELECT id FROM graphile_worker._private_jobs ORDER BY id DESC LIMIT 1",
   );
+  const cpu = machineCpu(cpuFrom, finished.jobs);
   await Promise.all(runners.map((r) => r.stop()));
   const cost = await dbCost(connectionString, walFrom, finished.jobs);
   const setting = tuned ? "local queue 500, batched completion" : "defaults";
   const rows = [row(GRAPHILE, "insert, one by one (8 tasks)", oneByOne)];
   if (bulk.jobs > 0) rows.push(row(GRAPHILE, "insert, batches of 1,000 (addJobs)", bulk));
-  rows.push(row(GRAPHILE, drainName(inserted.jobs, finished, setting), finished, cost));
+  rows.push(row(GRAPHILE, drainName(inserted.jobs, finished, setting), finished, cost, cpu));
   await dropDatabase(opts.url, connectionString);
   return rows;
 }
@@ -332,6 +356,7 @@ async function pgBoss(opts, batchSize) {
   const total = Math.max(opts.jobs, oneByOne.jobs);
   let done = 0;
   const walFrom = await walPosition(connectionString);
+  const cpuFrom = machineBusyTicks();
   const started = performance.now();
   const workers = await pgBossWorkers(connectionString, opts, batchSize, async (jobs) => {
     done += jobs.length;
@@ -345,11 +370,12 @@ async function pgBoss(opts, batchSize) {
     await drained(opts, started, total, () => done),
     "SELECT 1 FROM pgboss.job WHERE name = 'bench' AND state IN ('created', 'retry', 'active') LIMIT 1",
   );
+  const cpu = machineCpu(cpuFrom, finished.jobs);
   await Promise.all(workers.map((b) => b.stop({ graceful: false, wait: true })));
   const cost = await dbCost(connectionString, walFrom, finished.jobs);
   const rows = [row(PGBOSS, "insert, one by one (8 tasks)", oneByOne)];
   if (bulk.jobs > 0) rows.push(row(PGBOSS, "insert, batches of 1,000 (insert)", bulk));
-  rows.push(row(PGBOSS, drainName(total, finished, `batches of ${batchSize}`), finished, cost));
+  rows.push(row(PGBOSS, drainName(total, finished, `batches of ${batchSize}`), finished, cost, cpu));
   if (!opts["no-latency"]) {
     // Idle workers: what the drain left is removed first.
     const c = new pg.Client({ connectionString });
@@ -417,6 +443,9 @@ for (const r of rows.filter((r) => r.db_cost)) {
   console.log(
     `${r.library} ${r.scenario}: WAL ${c.wal_bytes_per_job.toFixed(0)} bytes/job, ${c.dead_tuples} dead tuples left, tables ${c.table_mib.toFixed(1)} MiB + indexes ${c.index_mib.toFixed(1)} MiB`,
   );
+}
+for (const r of rows.filter((r) => r.cpu)) {
+  console.log(`${r.library} ${r.scenario}: CPU ${r.cpu.machine_us_per_job.toFixed(1)} µs/job on the whole machine`);
 }
 console.log(JSON.stringify({ settings: opts, rows }));
 process.exit(0);

@@ -12,6 +12,9 @@
 # --shape bound runs it on oncely's schema with each client's claim starting
 # after the last job its previous claim took (bound_drain.sql), instead of at
 # the head of the fetch index.
+# Each row: the batch, jobs done, seconds, jobs/s, WAL bytes per job, and the
+# whole machine's busy CPU per job over the drain (all cores, /proc/stat:
+# PostgreSQL and pgbench).
 set -euo pipefail
 url="${1:?usage: bench/limit/run.sh POSTGRES_URL [--jobs N] [--clients N] [--batch N]...}"
 shift
@@ -34,7 +37,10 @@ admin() { psql "$url" -v ON_ERROR_STOP=1 -qAtc "$1"; }
 db_url="$(printf '%s' "$url" | sed -E "s#/[^/?]*(\?|$)#/$db\1#")"
 q() { psql "$db_url" -v ON_ERROR_STOP=1 -qAtc "$1"; }
 trap 'admin "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1 || true' EXIT
-printf 'batch\tjobs\tseconds\tjobs/s\tWAL bytes/job\n'
+# Busy clock ticks (1/100 s) of all cores: user, nice, system, irq, softirq
+# (as oncely-bench's cpu.rs counts them).
+busy_ticks() { local _ u n s i w irq sirq rest; read -r _ u n s i w irq sirq rest < /proc/stat; echo $(( u + n + s + irq + sirq )); }
+printf 'batch\tjobs\tseconds\tjobs/s\tWAL bytes/job\tmachine CPU µs/job\n'
 for batch in "${batches[@]}"; do
     admin "DROP DATABASE IF EXISTS $db" >/dev/null
     admin "CREATE DATABASE $db"
@@ -66,6 +72,7 @@ for batch in "${batches[@]}"; do
     fi
     per_client=$(( (jobs + batch * clients - 1) / (batch * clients) ))
     wal_from="$(q "SELECT pg_current_wal_lsn()")"
+    busy_from=$(busy_ticks)
     started=$(date +%s.%N)
     # lp, lr, li: the key (priority, run_at in microseconds, id) a bound claim
     # starts after; the lowest at first (the other scripts ignore them).
@@ -73,6 +80,7 @@ for batch in "${batches[@]}"; do
         -c "$clients" -j "$clients" \
         -t "$per_client" "$db_url" >/dev/null
     ended=$(date +%s.%N)
+    busy=$(( $(busy_ticks) - busy_from ))
     if [ "$shape" = floor ]; then
         done_jobs=$(( jobs - $(q "SELECT count(*) FROM floor_jobs") ))
     elif [ "$shape" = archive ]; then
@@ -83,8 +91,8 @@ for batch in "${batches[@]}"; do
         done_jobs="$(q "SELECT count(*) FROM oncely_jobs WHERE state = 'completed'")"
     fi
     wal="$(q "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '$wal_from')")"
-    awk -v b="$batch" -v n="$done_jobs" -v s="$started" -v e="$ended" -v w="$wal" \
-        'BEGIN { t = e - s; printf "%d\t%d\t%.2f\t%.0f\t%.0f\n", b, n, t, n / t, w / n }'
+    awk -v b="$batch" -v n="$done_jobs" -v s="$started" -v e="$ended" -v w="$wal" -v c="$busy" \
+        'BEGIN { t = e - s; printf "%d\t%d\t%.2f\t%.0f\t%.0f\t%.1f\n", b, n, t, n / t, w / n, c / 100 * 1e6 / n }'
     if [ "$shape" = hot ]; then
         # How many of the updates were heap-only (the statistics lag a moment).
         sleep 1

@@ -29,7 +29,14 @@ fn limit(shape: &str, jobs: u32) -> Vec<(u32, u32)> {
         .skip(1)
         .map(|line| {
             let fields: Vec<&str> = line.split('\t').collect();
-            assert_eq!(fields.len(), 5, "a row of five columns: {line:?}");
+            assert_eq!(fields.len(), 6, "a row of six columns: {line:?}");
+            let cpu: f64 = fields[5]
+                .parse()
+                .unwrap_or_else(|e| panic!("the CPU column of {line:?}: {e}"));
+            assert!(
+                cpu.is_finite() && cpu >= 0.0,
+                "machine CPU per job: {line:?}"
+            );
             let number = |i: usize| -> u32 {
                 fields[i]
                     .parse()
