@@ -2,7 +2,7 @@
 """Side-by-side comparison on one PostgreSQL server, in one run.
 
 For each backlog size: the limit (bench/limit: the bare SQL of a job's life
-in pgbench, batches of 100 and 500, on oncely's schema, on the archive layout
+in pgbench, batches of 100 and 500 (--limit-batches), on oncely's schema, on the archive layout
 where finished jobs move to a history table, and on the floor table where a
 completion deletes and nothing is kept), oncely (oncely-bench), and
 every anchor at the settings its documentation recommends for throughput
@@ -20,6 +20,7 @@ rows, oncely, graphile-worker and pg-boss); progress goes to stderr.
     bench/compare.py postgres://USER@HOST:PORT/postgres [--jobs 20000,200000,1000000]
                      [--clients 4] [--concurrency 25] [--max-drain-secs 120]
                      [--peers graphile,river,pgboss,underway,apalis] [--json FILE] [--chart PNG]
+                     [--limit-batches 100,500] [--sweep 5,25,100]
 
 Build oncely-bench in release mode first (scripts/bench.sh does); this
 script installs the Node anchors (npm) and builds the Rust ones (cargo).
@@ -60,7 +61,7 @@ def quiet(url):
     time.sleep(2)
 
 
-def limit(url, jobs, clients):
+def limit(url, jobs, clients, batches):
     """The limit on oncely's schema, on the archive layout (finished jobs moved
     to a history table) and on the floor table (a completion deletes)."""
     rows = []
@@ -69,7 +70,7 @@ def limit(url, jobs, clients):
                         ("floor", "floor: least job table (delete on completion) in pgbench")]:
         out = run([os.path.join(HERE, "limit", "run.sh"), url, "--jobs", str(jobs),
                    "--clients", str(clients), "--shape", shape,
-                   "--batch", "100", "--batch", "500"])
+                   *[arg for b in batches for arg in ("--batch", str(b))]])
         for line in out.splitlines()[1:]:
             batch, done, seconds, rate, wal, cpu = line.split("\t")
             rows.append({"system": f"{name}, batches of {batch}",
@@ -207,6 +208,8 @@ def main():
     parser.add_argument("--peers", default="graphile,river,pgboss,underway,apalis")
     parser.add_argument("--json", help="also write the rows to this file")
     parser.add_argument("--chart", help="draw the chart into this PNG (needs --json)")
+    parser.add_argument("--limit-batches", default="100,500",
+                        help="batch sizes of the limit rows (the first is the 'of the limit' base)")
     parser.add_argument("--sweep", default="5,25,100",
                         help="oncely's concurrencies per client for the sweep (at the middle backlog)")
     args = parser.parse_args()
@@ -223,7 +226,8 @@ def main():
     table = []
     for jobs in backlogs:
         first = jobs == backlogs[0]
-        rows = limit(args.url, jobs, args.clients)
+        rows = limit(args.url, jobs, args.clients,
+                     [int(b) for b in args.limit_batches.split(",") if b])
         quiet(args.url)
         ours = oncely(args.url, jobs, args.clients, args.concurrency)
         rows.append(ours)
@@ -250,7 +254,7 @@ def main():
     latency = [{"system": "oncely", **ours}] + LATENCY
     print(f"PostgreSQL: {settings}")
     print(f"{args.clients} clients x concurrency {args.concurrency}, no-op jobs; "
-          "limit = batches of 100 (the first limit row)")
+          "limit = the first limit row")
     print(f"machine CPU = busy time of all {CORES} cores per job during the drain (the database, the "
           "clients, anything else); CPU-bound at = the rate that cost would allow with every core busy")
     print("| backlog | system | jobs/s | oncely / it | of the limit | WAL bytes/job "
