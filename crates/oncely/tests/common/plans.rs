@@ -14,8 +14,54 @@ pub async fn explain(
     statement: &str,
     args: &str,
 ) -> String {
+    explain_as(
+        conn,
+        "SELECT 1",
+        settings,
+        types,
+        statement,
+        args,
+        "COSTS OFF",
+    )
+    .await
+}
+
+/// Whether PostgreSQL would compile `statement` with JIT after `settings`,
+/// were its plan costly enough for any JIT (`jit_above_cost` 0 for the
+/// transaction, set before `settings`).
+pub async fn jit_planned(
+    conn: &mut PgConnection,
+    settings: &str,
+    types: &str,
+    statement: &str,
+    args: &str,
+) -> bool {
+    let eager = "SELECT set_config('jit_above_cost', '0', true)";
+    let plan = explain_as(conn, eager, settings, types, statement, args, "COSTS ON").await;
+    plan.lines()
+        .any(|line| line.trim_start().starts_with("JIT:"))
+}
+
+/// Whether this server can compile with JIT at all (its LLVM module loads).
+pub async fn jit_available(conn: &mut PgConnection) -> bool {
+    sqlx::query_scalar("SELECT pg_jit_available()")
+        .fetch_one(conn)
+        .await
+        .expect("asking whether JIT is available")
+}
+
+async fn explain_as(
+    conn: &mut PgConnection,
+    first: &str,
+    settings: &str,
+    types: &str,
+    statement: &str,
+    args: &str,
+    options: &str,
+) -> String {
     let setup = format!(
         "BEGIN;
+         {first};
          {};
          PREPARE oncely_explained({types}) AS {}",
         settings.trim().trim_end_matches(';'),
@@ -25,7 +71,7 @@ pub async fn explain(
         .execute(&mut *conn)
         .await
         .expect("preparing the statement");
-    let explain = format!("EXPLAIN (COSTS OFF) EXECUTE oncely_explained({args})");
+    let explain = format!("EXPLAIN ({options}) EXECUTE oncely_explained({args})");
     let rows = sqlx::raw_sql(sqlx::AssertSqlSafe(explain))
         .fetch_all(&mut *conn)
         .await
