@@ -99,7 +99,9 @@ def oncely(url, jobs, clients, concurrency):
     return {"system": "oncely (defaults: prefetch up to 2,000 by start rate, batched completions)",
             "jobs_per_sec": row["jobs_per_sec"],
             "wal_bytes_per_job": row["db_cost"]["wal_bytes_per_job"],
-            "machine_us_per_job": (row.get("cpu") or {}).get("machine_us_per_job")}
+            "machine_us_per_job": (row.get("cpu") or {}).get("machine_us_per_job"),
+            # Of that, oncely's own clients (the benchmark process).
+            "client_us_per_job": (row.get("cpu") or {}).get("client_us_per_job")}
 
 
 # Insert rows, one per system and scenario: one by one, bulk.
@@ -132,7 +134,9 @@ def collect(out, rows, first):
             rows.append({"system": f"{row['library']}, {setting}", "cut": cut,
                          "jobs_per_sec": row["jobs_per_sec"],
                          "wal_bytes_per_job": cost.get("wal_bytes_per_job", 0.0),
-                         "machine_us_per_job": (row.get("cpu") or {}).get("machine_us_per_job")})
+                         "machine_us_per_job": (row.get("cpu") or {}).get("machine_us_per_job"),
+            # Of that, oncely's own clients (the benchmark process).
+            "client_us_per_job": (row.get("cpu") or {}).get("client_us_per_job")})
 
 
 def node(url, jobs, common, first, *args):
@@ -266,6 +270,10 @@ def main():
         print(f"| {row['backlog']:,} | {row['system']}{row.get('cut', '')} | {row['jobs_per_sec']:,.0f} | "
               f"{row['oncely_ratio']:.2f}x | {row['of_limit']:.2f} | {row['wal_bytes_per_job']:,.0f} | "
               f"{cpu_cells} |")
+    print()
+    print("oncely's clients' own CPU per job (of its machine CPU): " +
+          ", ".join(f"{r['backlog']:,}: {r['client_us_per_job']:.1f} µs" for r in table
+                    if r.get("client_us_per_job")))
     print()
     print(f"oncely at a {middle:,}-job backlog by concurrency per client: " +
           ", ".join(f"{r['concurrency']}: {r['jobs_per_sec']:,.0f} jobs/s" for r in sweep))
