@@ -2,6 +2,9 @@
 //! the driver runs it — prepared on a connection inside a transaction that
 //! first ran the driver's planner settings — as text, one line per node. The
 //! transaction is rolled back and the statement deallocated after.
+//! `jit_planned`: whether PostgreSQL would compile such a statement with JIT.
+//! Each test binary that includes this module uses some of these helpers.
+#![allow(dead_code)]
 
 use sqlx::{PgConnection, Row};
 
