@@ -14,8 +14,8 @@ finished (the row says "first N s"). At the first backlog also: insert one by
 one, bulk insert, and insert-to-start latency at 200 jobs/s for every system.
 Prints the tables with oncely's ratio to each row, each row's fraction of
 the limit, the WAL it wrote per job and the whole machine's CPU per job
-(busy time of every core during the drain, from /proc/stat: for the limit
-rows, oncely, graphile-worker and pg-boss); progress goes to stderr.
+(busy time of every core during the drain, from /proc/stat, for every
+row); progress goes to stderr.
 
     bench/compare.py postgres://USER@HOST:PORT/postgres [--jobs 20000,200000,1000000]
                      [--clients 4] [--concurrency 25] [--max-drain-secs 120]

@@ -135,10 +135,7 @@ async fn run(plan: &Plan, db: &str) -> Result<(), Box<dyn Error>> {
         poll_ms: plan.knob("poll-ms").unwrap_or(100),
     };
     let setting = format!("buffer {}, poll {} ms", fetch.buffer, fetch.poll_ms);
-    let pool = PgPoolOptions::new()
-        .max_connections(10)
-        .connect(&db)
-        .await?;
+    let pool = PgPoolOptions::new().max_connections(10).connect(db).await?;
     PostgresStorage::setup(&pool).await?;
     let storage: PostgresStorage<Noop> =
         PostgresStorage::new_with_config(pool.clone(), fetch.config());
@@ -179,6 +176,7 @@ async fn run(plan: &Plan, db: &str) -> Result<(), Box<dyn Error>> {
     if plan.only.drain {
         let wal_before = wal(&pool).await?;
         let total = u64::from(plan.jobs);
+        let cpu = peer_kit::MachineCpu::now();
         let started = Instant::now();
         let (watch, count, cap) = (done.clone(), pool.clone(), plan.max_drain);
         let (tx, rx) = tokio::sync::oneshot::channel();
@@ -190,12 +188,12 @@ async fn run(plan: &Plan, db: &str) -> Result<(), Box<dyn Error>> {
             })
             .await
             .map_err(std::io::Error::other)?;
-            let _ = tx.send((finished, took));
+            let _ = tx.send((finished, took, cpu.busy_since()));
             Ok(())
         };
-        run_fleet(&db, &plan, fetch, &done, &waits, until).await?;
-        let (finished, took) = rx.await?;
-        print_drain(LIBRARY, &setting, total, finished, took);
+        run_fleet(db, plan, fetch, &done, &waits, until).await?;
+        let (finished, took, busy) = rx.await?;
+        print_drain(LIBRARY, &setting, total, finished, took, busy);
         peer_kit::after_drain(
             LIBRARY,
             &setting,
@@ -231,7 +229,7 @@ async fn run(plan: &Plan, db: &str) -> Result<(), Box<dyn Error>> {
             let _ = tx.send(took);
             Ok(())
         };
-        run_fleet(&db, &plan, fetch, &done, &waits, until).await?;
+        run_fleet(db, plan, fetch, &done, &waits, until).await?;
         waits.print(LIBRARY, &setting, rx.await?);
     }
     peer_kit::print_json();

@@ -178,6 +178,8 @@ struct Row {
     cost: Option<(f64, i64, f64, f64)>,
     /// p50, p95, p99, max in milliseconds.
     latency: Option<[f64; 4]>,
+    /// The whole machine's busy CPU per job over a drain, µs.
+    machine_us_per_job: Option<f64>,
 }
 
 static ROWS: Mutex<Vec<Row>> = Mutex::new(Vec::new());
@@ -206,6 +208,9 @@ pub fn print_json() {
                     ",\"db_cost\":{{\"wal_bytes_per_job\":{wal},\"dead_tuples\":{dead},\"table_mib\":{table},\"index_mib\":{index}}}"
                 );
             }
+            if let Some(us) = r.machine_us_per_job {
+                o += &format!(",\"cpu\":{{\"machine_us_per_job\":{us}}}");
+            }
             if let Some([p50, p95, p99, max]) = r.latency {
                 o += &format!(
                     ",\"latency\":{{\"p50_ms\":{p50},\"p95_ms\":{p95},\"p99_ms\":{p99},\"max_ms\":{max}}}"
@@ -226,6 +231,7 @@ pub fn print_row(library: &str, scenario: &str, jobs: u64, took: Duration) {
         seconds: took.as_secs_f64(),
         cost: None,
         latency: None,
+        machine_us_per_job: None,
     });
     println!(
         "{library:<24} {scenario:<52} {jobs:>8} {:>8.2} {:>9.0}",
@@ -339,8 +345,51 @@ where
     }
 }
 
-/// Prints the drain's row (marked when the cap ended it).
-pub fn print_drain(library: &str, setting: &str, total: u64, done: u64, took: Duration) {
+/// The busy time of all the machine's cores at one instant (user, nice,
+/// system, irq, softirq: not idle, I/O wait or steal), from `/proc/stat`, as
+/// `oncely-bench` counts it (`crates/oncely-bench/src/cpu.rs`). `None` off
+/// Linux.
+#[derive(Debug, Clone, Copy)]
+pub struct MachineCpu(Option<u64>);
+
+impl MachineCpu {
+    /// Reads the counters now.
+    pub fn now() -> MachineCpu {
+        MachineCpu(busy_ticks())
+    }
+
+    /// Busy seconds of all cores since `self` was read.
+    pub fn busy_since(self) -> Option<f64> {
+        Some(busy_ticks()?.saturating_sub(self.0?) as f64 / TICKS_PER_SEC)
+    }
+}
+
+/// Clock ticks per second of `/proc/stat` (Linux's `USER_HZ`).
+const TICKS_PER_SEC: f64 = 100.0;
+
+fn busy_ticks() -> Option<u64> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let ticks: Vec<u64> = stat
+        .lines()
+        .next()?
+        .split_whitespace()
+        .skip(1)
+        .map(|t| t.parse().ok())
+        .collect::<Option<_>>()?;
+    [0, 1, 2, 5, 6].iter().map(|&i| ticks.get(i)).sum()
+}
+
+/// Prints the drain's row (marked when the cap ended it), with the machine's
+/// busy CPU per job when `busy` (seconds of all cores over the drain, see
+/// [`MachineCpu`]) is known.
+pub fn print_drain(
+    library: &str,
+    setting: &str,
+    total: u64,
+    done: u64,
+    took: Duration,
+    busy: Option<f64>,
+) {
     let scenario = if done >= total {
         format!("drain {total} ({setting})")
     } else {
@@ -350,6 +399,13 @@ pub fn print_drain(library: &str, setting: &str, total: u64, done: u64, took: Du
         )
     };
     print_row(library, &scenario, done, took);
+    if let Some(busy) = busy.filter(|_| done > 0) {
+        let us = busy * 1e6 / done as f64;
+        if let Some(last) = rows().last_mut() {
+            last.machine_us_per_job = Some(us);
+        }
+        println!("{library} drain ({setting}): CPU {us:.1} µs/job on the whole machine");
+    }
 }
 
 /// Microseconds since the UNIX epoch: what a latency job carries.

@@ -151,10 +151,7 @@ async fn run(plan: &Plan, db: &str) -> Result<(), Box<dyn Error>> {
         poll: poll.max(cooldown),
     };
     let setting = fetch.describe();
-    let pool = PgPoolOptions::new()
-        .max_connections(10)
-        .connect(&db)
-        .await?;
+    let pool = PgPoolOptions::new().max_connections(10).connect(db).await?;
     PostgresMigrator::new(pool.clone()).migrate_up().await?;
     let (done, waits) = (Done::default(), Waits::default());
     let inserter = Arc::new(client(pool.clone(), 1, fetch, done.clone(), waits.clone())?);
@@ -190,8 +187,9 @@ async fn run(plan: &Plan, db: &str) -> Result<(), Box<dyn Error>> {
 
     if plan.only.drain {
         let wal_before = wal(&pool).await?;
+        let cpu = peer_kit::MachineCpu::now();
         let started = Instant::now();
-        let mut running = start(&db, &plan, fetch, &done, &waits).await?;
+        let mut running = start(db, plan, fetch, &done, &waits).await?;
         let total = u64::from(plan.jobs);
         let (finished, _) = done.wait(total, started, plan.max_drain).await;
         let took = peer_kit::settled(finished, total, started, plan.max_drain, || {
@@ -199,7 +197,7 @@ async fn run(plan: &Plan, db: &str) -> Result<(), Box<dyn Error>> {
                 .fetch_one(&pool)
         })
         .await?;
-        print_drain(LIBRARY, &setting, total, finished, took);
+        print_drain(LIBRARY, &setting, total, finished, took, cpu.busy_since());
         for (run, _client) in running.iter_mut() {
             run.stop().await?;
         }
@@ -225,7 +223,7 @@ async fn run(plan: &Plan, db: &str) -> Result<(), Box<dyn Error>> {
     }
 
     if plan.only.latency {
-        let mut running = start(&db, &plan, fetch, &done, &waits).await?;
+        let mut running = start(db, plan, fetch, &done, &waits).await?;
         tokio::time::sleep(Duration::from_millis(500)).await;
         let c = inserter.clone();
         let took = peer_kit::paced(&waits, move |at| {

@@ -136,10 +136,7 @@ async fn run(plan: &Plan, db: &str) -> Result<(), Box<dyn Error>> {
         Some(ms) => format!("polling every {ms} ms"),
         None => "default polling".to_owned(),
     };
-    let pool = PgPoolOptions::new()
-        .max_connections(10)
-        .connect(&db)
-        .await?;
+    let pool = PgPoolOptions::new().max_connections(10).connect(db).await?;
     underway::run_migrations(&pool).await?;
     let (done, waits) = (Done::default(), Waits::default());
     let inserter = Arc::new(job(pool.clone(), done.clone(), waits.clone()).await?);
@@ -181,8 +178,9 @@ async fn run(plan: &Plan, db: &str) -> Result<(), Box<dyn Error>> {
 
     if plan.only.drain {
         let wal_before = wal(&pool).await?;
+        let cpu = peer_kit::MachineCpu::now();
         let started = Instant::now();
-        let fleet = Fleet::start(&db, &plan, poll_ms, &done, &waits).await?;
+        let fleet = Fleet::start(db, plan, poll_ms, &done, &waits).await?;
         let total = u64::from(plan.jobs);
         let (finished, _) = done.wait(total, started, plan.max_drain).await;
         let took = peer_kit::settled(finished, total, started, plan.max_drain, || {
@@ -190,7 +188,7 @@ async fn run(plan: &Plan, db: &str) -> Result<(), Box<dyn Error>> {
                 .fetch_one(&pool)
         })
         .await?;
-        print_drain(LIBRARY, &setting, total, finished, took);
+        print_drain(LIBRARY, &setting, total, finished, took, cpu.busy_since());
         fleet.stop().await;
         peer_kit::after_drain(
             LIBRARY,
@@ -214,7 +212,7 @@ async fn run(plan: &Plan, db: &str) -> Result<(), Box<dyn Error>> {
     }
 
     if plan.only.latency {
-        let fleet = Fleet::start(&db, &plan, poll_ms, &done, &waits).await?;
+        let fleet = Fleet::start(db, plan, poll_ms, &done, &waits).await?;
         tokio::time::sleep(Duration::from_millis(500)).await;
         let j = inserter.clone();
         let took = peer_kit::paced(&waits, move |at| {
