@@ -259,8 +259,9 @@ def main():
     print(f"PostgreSQL: {settings}")
     print(f"{args.clients} clients x concurrency {args.concurrency}, no-op jobs; "
           "limit = the first limit row")
-    print(f"machine CPU = busy time of all {CORES} cores per job during the drain (the database, the "
-          "clients, anything else); CPU-bound at = the rate that cost would allow with every core busy")
+    print(f"machine CPU = busy time of all {CORES} cores of this machine per job during the drain "
+          "(the database, the clients, anything else: meaningful when PostgreSQL runs here too); "
+          "CPU-bound at = the rate that cost would allow with every core busy")
     print("| backlog | system | jobs/s | oncely / it | of the limit | WAL bytes/job "
           "| machine CPU µs/job | CPU-bound at |")
     print("|---|---|---|---|---|---|---|---|")

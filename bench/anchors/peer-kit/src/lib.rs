@@ -168,6 +168,35 @@ pub fn database_url(url: &str, name: &str) -> Result<String, String> {
     Ok(format!("{base}/{name}"))
 }
 
+/// Runs `run` on a database of its own, named for `anchor`, on the server at
+/// `url`: created first, and dropped afterwards whatever `run` returned (a
+/// benchmark server crowded with the databases of earlier runs slows every
+/// system measured on it). `admin(sql)` runs one statement on the server
+/// (peer-kit keeps out of the anchors' sqlx versions); `run` gets the new
+/// database's URL.
+pub async fn in_own_database<A, AF, R, RF, E>(
+    url: &str,
+    anchor: &str,
+    mut admin: A,
+    run: R,
+) -> Result<(), E>
+where
+    A: FnMut(String) -> AF,
+    AF: Future<Output = Result<(), E>>,
+    R: FnOnce(String) -> RF,
+    RF: Future<Output = Result<(), E>>,
+    E: From<String>,
+{
+    let name = database_name(anchor);
+    let db = database_url(url, &name)?;
+    admin(format!("CREATE DATABASE {name}")).await?;
+    let ran = run(db).await;
+    // WITH (FORCE): this run's pools may still hold connections to it.
+    let dropped = admin(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+    ran?;
+    dropped
+}
+
 /// One printed row, kept for [`print_json`].
 struct Row {
     library: String,

@@ -78,17 +78,6 @@ fn client(
         .build()?)
 }
 
-/// A new database on the server at `url`: its name and its URL.
-async fn fresh_database(url: &str) -> Result<(String, String), Box<dyn Error>> {
-    let mut admin = PgConnection::connect(url).await?;
-    let name = peer_kit::database_name("river");
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut admin)
-        .await?;
-    let db = peer_kit::database_url(url, &name)?;
-    Ok((name, db))
-}
-
 async fn wal(pool: &PgPool) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(peer_kit::WAL_POSITION_SQL)
         .fetch_one(pool)
@@ -121,24 +110,22 @@ async fn start(
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
     let plan = Plan::from_args(&["fetch-cooldown-ms", "fetch-poll-ms"])?;
-    let (name, db) = fresh_database(&plan.url).await?;
-    let ran = run(&plan, &db).await;
-    // Dropped whatever happened: a benchmark server crowded with the
-    // databases of earlier runs slows every system measured on it.
-    let dropped = drop_database(&plan.url, &name).await;
-    ran?;
-    dropped
+    let plan = &plan;
+    peer_kit::in_own_database(
+        &plan.url,
+        "river",
+        |sql| admin(&plan.url, sql),
+        |db| async move { run(plan, &db).await },
+    )
+    .await
 }
 
-/// Drops the database `name` on the server at `url`, closing what is still
-/// connected to it (this run's pools, once its scenarios are over).
-async fn drop_database(url: &str, name: &str) -> Result<(), Box<dyn Error>> {
-    let mut admin = PgConnection::connect(url).await?;
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-    )))
-    .execute(&mut admin)
-    .await?;
+/// Runs one statement (`CREATE DATABASE`, `DROP DATABASE`) on the server at `url`.
+async fn admin(url: &str, sql: String) -> Result<(), Box<dyn Error>> {
+    let mut conn = PgConnection::connect(url).await?;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+        .execute(&mut conn)
+        .await?;
     Ok(())
 }
 

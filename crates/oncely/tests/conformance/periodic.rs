@@ -233,6 +233,22 @@ fn two_days_ago(backend: Backend) -> &'static str {
     }
 }
 
+/// Inserts a job and marks it `state`, finalized at `at` (SQL of the
+/// backend's, e.g. [`two_days_ago`]); its id.
+async fn finished_job(db: &TestDb, store: &oncely::Store, state: &str, at: &str) -> i64 {
+    let id = store
+        .job_insert(&NewJob::new("q", "k", json!({})))
+        .await
+        .expect("insert")
+        .job
+        .id;
+    db.exec(&format!(
+        "UPDATE oncely_jobs SET state = '{state}', finalized_at = {at} WHERE id = {id}"
+    ))
+    .await;
+    id
+}
+
 both!(pruner_deletes_only_old_final_jobs_in_batches);
 async fn pruner_deletes_only_old_final_jobs_in_batches(db: TestDb) {
     let store = db.store().await;
@@ -253,16 +269,7 @@ async fn pruner_deletes_only_old_final_jobs_in_batches(db: TestDb) {
         ("discarded", old, 4),
     ] {
         for _ in 0..n {
-            let id = store
-                .job_insert(&NewJob::new("q", "k", json!({})))
-                .await
-                .expect("insert")
-                .job
-                .id;
-            db.exec(&format!(
-                "UPDATE oncely_jobs SET state = '{state}', finalized_at = {at} WHERE id = {id}"
-            ))
-            .await;
+            finished_job(&db, &store, state, at).await;
         }
     }
     let term = store
@@ -292,17 +299,7 @@ async fn pruner_deletes_only_old_final_jobs_in_batches(db: TestDb) {
 both!(pruner_takes_the_longest_retention_and_refuses_a_longer_one);
 async fn pruner_takes_the_longest_retention_and_refuses_a_longer_one(db: TestDb) {
     let store = db.store().await;
-    let job = store
-        .job_insert(&NewJob::new("q", "k", json!({})))
-        .await
-        .expect("insert")
-        .job;
-    db.exec(&format!(
-        "UPDATE oncely_jobs SET state = 'completed', finalized_at = {} WHERE id = {}",
-        two_days_ago(db.backend),
-        job.id
-    ))
-    .await;
+    finished_job(&db, &store, "completed", two_days_ago(db.backend)).await;
     let term = store
         .leader_attempt_elect("a", TTL)
         .await
